@@ -1,0 +1,98 @@
+"""CLI messages in Vietnamese (default) and English. Issue messages live in `issues.CATALOGUE`; this file
+holds only the words of the command line itself (headings, counts, paths)."""
+
+from __future__ import annotations
+
+import os
+import string
+from typing import Any
+
+LANGS = ("vi", "en")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "spec.summary": (
+        "Mẫu {form_id} phiên bản {version}, kỳ báo cáo {round}: {fields} chỉ tiêu, {columns} cột bảng dự án, "
+        "{rules} quy tắc kiểm tra.",
+        "Form {form_id} version {version}, round {round}: {fields} fields, {columns} project-table columns, "
+        "{rules} rules.",
+    ),
+    "spec.error": ("Lỗi trong tệp mẫu (spec): {error}", "Error in the form spec: {error}"),
+    "registry.error": ("Lỗi trong danh mục đơn vị: {error}", "Error in the agency registry: {error}"),
+    "template.done": (
+        "Đã tạo {count} tệp mẫu trong {out}: 1 mẫu trống và {agencies} bản riêng cho từng đơn vị.",
+        "Wrote {count} workbooks to {out}: 1 blank template and {agencies} agency copies.",
+    ),
+    "sample.done": (
+        "Đã tạo {count} báo cáo mẫu trong {out} ({mistakes} báo cáo có lỗi cố ý; xem manifest.json).",
+        "Wrote {count} sample returns to {out} ({mistakes} with deliberate mistakes; see manifest.json).",
+    ),
+    "rulebook.done": ("Đã ghi sổ tay quy tắc: {path}", "Wrote the rulebook: {path}"),
+    "check.heading": ("Kết quả kiểm tra", "Check results"),
+    "col.file": ("Tệp", "File"),
+    "col.agency": ("Đơn vị", "Agency"),
+    "col.status": ("Kết quả", "Result"),
+    "col.errors": ("Lỗi", "Errors"),
+    "col.warnings": ("Cảnh báo", "Warnings"),
+    "col.first": ("Vấn đề đầu tiên", "First issues"),
+    "col.count": ("Số lượng", "Count"),
+    "col.code": ("Mã", "Code"),
+    "col.severity": ("Mức", "Severity"),
+    "col.received": ("Nhận lúc", "Received"),
+    "status.accepted": ("hợp lệ", "accepted"),
+    "status.accepted_with_warnings": ("hợp lệ có cảnh báo", "accepted with warnings"),
+    "status.rejected": ("bị từ chối", "rejected"),
+    "status.quarantined": ("cần kiểm tra", "quarantined"),
+    "status.duplicate": ("trùng lặp", "duplicate"),
+    "status.superseded": ("đã được thay thế", "superseded"),
+    "status.skipped": ("bỏ qua", "skipped"),
+    "status.received": ("đã nhận", "received"),
+    "status.missing": ("chưa nộp", "not received"),
+    "feedback.written": ("Phản hồi cho đơn vị: {path}", "Feedback for the agency: {path}"),
+    "consolidate.progress": ("Đang xử lý báo cáo", "Processing returns"),
+    "consolidate.summary": ("Tóm tắt lần nhập", "Import summary"),
+    "consolidate.outputs": ("Kết quả đã ghi", "Outputs written"),
+    "consolidate.dry_run": (
+        "Chạy thử (--dry-run): không ghi sổ cái, không ghi tệp kết quả.",
+        "Dry run: nothing recorded, no output written.",
+    ),
+    "consolidate.locked": (
+        "Đang có phiên tổng hợp khác chạy trên sổ cái này (pid {pid}, máy {host}, từ {since}). Vui lòng chờ.",
+        "Another consolidation is running on this ledger (pid {pid}, host {host}, since {since}). Please wait.",
+    ),
+    "consolidate.stale_lock": (
+        "Khóa cũ của tiến trình đã dừng (pid {pid}, máy {host}, từ {since}) đã được gỡ.",
+        "Took over a stale lock left by a dead process (pid {pid}, host {host}, since {since}).",
+    ),
+    "consolidate.failed": ("Không hoàn thành được lần tổng hợp: {error}", "The consolidation could not complete: {error}"),
+    "consolidate.fallback": (
+        "Tệp {target} đang được mở hoặc bị khóa; đã ghi vào {path}.",
+        "{target} is open or locked; wrote {path} instead.",
+    ),
+    "count.received": ("Nhận", "Received"),
+    "status.heading": ("Tình hình nộp báo cáo, kỳ {round}", "Returns received, round {round}"),
+    "status.totals": (
+        "{received}/{expected} đơn vị đã nộp; {valid} hợp lệ; {rejected} bị từ chối; {missing} chưa nộp.",
+        "{received}/{expected} agencies returned; {valid} accepted; {rejected} rejected; {missing} missing.",
+    ),
+    "codes.heading": ("Danh mục mã lỗi", "Issue codes"),
+    "file.missing": ("Không tìm thấy tệp: {path}", "File not found: {path}"),
+}
+
+
+class _Lenient(string.Formatter):
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        return kwargs.get(key, "?") if isinstance(key, str) else super().get_value(key, args, kwargs)
+
+
+_FORMATTER = _Lenient()
+
+
+def default_lang() -> str:
+    lang = os.environ.get("ICTPLAN_LANG", "vi").lower()
+    return lang if lang in LANGS else "vi"
+
+
+def t(key: str, lang: str, **params: Any) -> str:
+    """The message for `key` in `lang`; a missing placeholder prints '?' instead of failing."""
+    vi, en = MESSAGES[key]
+    return _FORMATTER.format(vi if lang == "vi" else en, **params)

@@ -1,0 +1,334 @@
+"""One catalogue of issue codes, and the Issue record every stage produces.
+
+Every problem the tool can report — from the file guard, the reader, the validator or the ledger — has a
+stable code here with a severity and a Vietnamese and English message. Messages follow one pattern: *what
+is wrong* (with the value found) and *how to fix it*; the location ("Sheet 'Hiện trạng', ô D12 — Tổng số
+máy tính: ") is prefixed from the Issue's own fields, so it is never retyped in a template.
+
+Cross-field rules are defined in the form spec with their own ids (R01a …) and messages; an Issue for such a
+rule carries the rule's templates in its context (``msg_vi``/``msg_en``), so rendering has one path.
+
+Codes start with their topic: FILE (the file as a whole, before parsing), FORM (identity of the form and
+the agency), LAYOUT (finding values in the sheets), VALUE (one cell's value), RULE (spec rules: range,
+required, choice, cross-field), SYS (the tool itself).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # the return is rejected until fixed
+    WARNING = "warning"  # accepted, listed in the feedback
+    INFO = "info"  # recorded for the department (skipped files, conversions done)
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    name: str
+    severity: Severity
+    vi: str
+    en: str
+
+
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+CATALOGUE: dict[str, Detail] = {
+    # --- FILE: checked before any parser touches the bytes --------------------------------------------
+    "FILE_EMPTY": Detail("Empty file", E,
+        "Tệp rỗng (0 byte). Vui lòng gửi lại tệp báo cáo đã điền.",
+        "The file is empty (0 bytes). Please resend the completed return."),
+    "FILE_TOO_LARGE": Detail("File too large", E,
+        "Tệp quá lớn ({size_mb} MB, tối đa {limit_mb} MB). Mẫu báo cáo chỉ khoảng 50 KB: vui lòng gửi đúng tệp mẫu đã điền, không chèn ảnh.",
+        "The file is too large ({size_mb} MB, limit {limit_mb} MB). The form is about 50 KB: send the completed form without pictures."),
+    "FILE_NOT_SPREADSHEET": Detail("Not a spreadsheet", E,
+        "Tệp không phải bảng tính Excel thật (nội dung là {kind}). Vui lòng mở mẫu bằng Excel và chọn Lưu thành (Save As) .xlsx.",
+        "This is not a real Excel workbook (its content is {kind}). Open the form in Excel and Save As .xlsx."),
+    "FILE_CORRUPT": Detail("Corrupt or truncated file", E,
+        "Tệp bị hỏng hoặc gửi chưa hết, không mở được ({reason}). Vui lòng mở bằng Excel, lưu lại và gửi lại.",
+        "The file is damaged or incomplete ({reason}). Please open it in Excel, save it and resend."),
+    "FILE_ENCRYPTED": Detail("Password-protected workbook", E,
+        "Tệp đang đặt mật khẩu mở. Vui lòng gỡ mật khẩu (Tệp › Thông tin › Bảo vệ sổ làm việc) rồi gửi lại.",
+        "The workbook is password-protected. Please remove the password (File › Info › Protect Workbook) and resend."),
+    "FILE_ZIP_BOMB": Detail("Suspicious compression", E,
+        "Tệp có phần nén bất thường ({reason}) nên không được mở vì lý do an toàn. Vui lòng lưu lại mẫu bằng Excel và gửi lại.",
+        "The file has abnormal compressed parts ({reason}) and was not opened for safety. Re-save the form in Excel and resend."),
+    "FILE_XML_ENTITIES": Detail("XML entity declarations", E,
+        "Tệp chứa khai báo XML không được phép (DOCTYPE/ENTITY) trong {part}. Vui lòng lưu lại mẫu bằng Excel và gửi lại.",
+        "The file contains forbidden XML declarations (DOCTYPE/ENTITY) in {part}. Re-save the form in Excel and resend."),
+    "FILE_DIMENSION_BOMB": Detail("Oversized sheet", E,
+        "Trang tính {sheet} khai báo vùng dữ liệu quá lớn ({ref}). Vui lòng xóa các ô thừa ngoài mẫu, lưu lại và gửi lại.",
+        "Sheet {sheet} declares an oversized data area ({ref}). Delete stray cells outside the form, save and resend."),
+    "FILE_DUPLICATE_PARTS": Detail("Duplicate archive members", E,
+        "Tệp chứa hai phần trùng tên ({part}); các phần mềm khác nhau sẽ đọc ra số liệu khác nhau. Vui lòng lưu lại bằng Excel và gửi lại.",
+        "The file contains two parts with the same name ({part}); different programs would read different data. Re-save in Excel and resend."),
+    "FILE_MACROS": Detail("Workbook contains macros", W,
+        "Tệp có chứa macro (VBA). Macro không được chạy và không được sao chép; số liệu vẫn được đọc. Lần sau vui lòng lưu dạng .xlsx.",
+        "The workbook contains macros (VBA). They are never run or copied; the data were read. Next time please save as .xlsx."),
+    "FILE_OWNER_LOCK": Detail("Office lock file skipped", INFO,
+        "Bỏ qua tệp khóa tạm của Office ({name}); đây không phải báo cáo.",
+        "Skipped an Office owner/lock file ({name}); it is not a return."),
+    "FILE_SKIPPED": Detail("Not a return, skipped", INFO,
+        "Bỏ qua tệp {name}: không phải định dạng bảng tính ({kind}).",
+        "Skipped {name}: not a spreadsheet format ({kind})."),
+    "FILE_UNREADABLE": Detail("File cannot be read", E,
+        "Không đọc được tệp ({reason}). Tệp được giữ nguyên trong hộp thư đến và sẽ được thử lại ở lần chạy sau.",
+        "The file could not be read ({reason}). It stays in the inbox and will be retried on the next run."),
+    "FILE_VANISHED": Detail("File vanished during the run", W,
+        "Tệp {name} đã bị xóa hoặc thay đổi trong lúc xử lý; sẽ xử lý lại ở lần chạy sau.",
+        "The file {name} was removed or changed during the run; it will be processed on the next run."),
+    "FILE_LEGACY_FORMAT": Detail("Old file format", INFO,
+        "Tệp ở định dạng {format}; đã đọc được. Đơn vị nên dùng mẫu .xlsx kèm theo để có danh sách chọn và kiểm tra tự động.",
+        "The file is in {format} format and was read. The agency should use the attached .xlsx form for dropdowns and checks."),
+    # --- FORM: is this our form, which version, which agency ------------------------------------------
+    "FORM_NOT_OURS": Detail("Not the reporting form", E,
+        "Tệp không phải mẫu báo cáo {form_id}: không tìm thấy các trang và nhãn của mẫu. Vui lòng điền vào đúng mẫu đã gửi kèm.",
+        "This is not the {form_id} reporting form: its sheets and labels were not found. Please fill in the form that was sent."),
+    "FORM_OLD_VERSION": Detail("Old or unknown form version", E,
+        "Tệp dùng mẫu phiên bản {found}, trong khi mẫu hiện hành là {expected}. Vui lòng chuyển số liệu sang mẫu {expected}.",
+        "The file uses form version {found}; the current form is {expected}. Please move the figures into form {expected}."),
+    "FORM_OTHER_ROUND": Detail("Another reporting round", E,
+        "Tệp thuộc kỳ báo cáo {found}, không phải kỳ {expected}.",
+        "The file belongs to reporting round {found}, not {expected}."),
+    "FORM_META_MISSING": Detail("Hidden form information missing", W,
+        "Không thấy trang ẩn _meta (có thể số liệu đã được chép sang sổ mới); các ô được tìm theo nhãn. Lần sau vui lòng điền trực tiếp vào mẫu.",
+        "The hidden _meta sheet is missing (the cells may have been copied into a new workbook); values were located by their labels. Next time fill in the form itself."),
+    "FORM_AGENCY_MISSING": Detail("Agency not identified", E,
+        "Không xác định được đơn vị báo cáo: ô Mã đơn vị trống và tên đơn vị không khớp danh mục. Vui lòng dùng mẫu riêng đã gửi cho đơn vị.",
+        "The reporting agency could not be identified: the agency code is empty and the name matches no registered agency. Use the agency's own copy of the form."),
+    "FORM_AGENCY_UNKNOWN": Detail("Agency not in the registry", E,
+        "Đơn vị \"{found}\" không có trong danh mục đơn vị của tỉnh. Vui lòng kiểm tra lại mã/tên đơn vị.",
+        "Agency \"{found}\" is not in the province's registry. Please check the agency code/name."),
+    "FORM_AGENCY_MISMATCH": Detail("Agency codes disagree", E,
+        "Mã đơn vị không thống nhất: {detail}. Vui lòng dùng đúng mẫu của đơn vị mình.",
+        "The agency codes disagree: {detail}. Please use your own agency's copy of the form."),
+    "FORM_AGENCY_NAME": Detail("Agency name differs from its code", W,
+        "Tên đơn vị \"{found}\" ứng với mã {name_code}, khác mã {code} trong tệp.",
+        "The agency name \"{found}\" belongs to code {name_code}, not to {code} in the file."),
+    # --- LAYOUT: finding the values -------------------------------------------------------------------
+    "LAYOUT_SHEET_RENAMED": Detail("Sheet renamed", W,
+        "Trang \"{expected}\" đã bị đổi tên thành \"{found}\"; đã nhận ra theo nội dung.",
+        "Sheet \"{expected}\" was renamed to \"{found}\"; it was recognised by its content."),
+    "LAYOUT_SHEET_MISSING": Detail("Sheet missing", E,
+        "Thiếu trang \"{expected}\" của mẫu. Vui lòng dùng đúng mẫu, không xóa trang.",
+        "Sheet \"{expected}\" of the form is missing. Please use the form without deleting sheets."),
+    "LAYOUT_MOVED": Detail("Rows inserted or moved", W,
+        "Chỉ tiêu đã bị dời từ ô {expected} sang ô {found} (có chèn/xóa dòng); đã đọc theo nhãn.",
+        "The item moved from cell {expected} to {found} (rows inserted or deleted); it was read by its label."),
+    "LAYOUT_FIELD_NOT_FOUND": Detail("Item not found", E,
+        "Không tìm thấy dòng \"{label}\" trong trang {sheet}. Vui lòng không xóa hoặc sửa nhãn các dòng của mẫu.",
+        "Row \"{label}\" was not found on sheet {sheet}. Please do not delete or edit the form's row labels."),
+    "LAYOUT_TABLE_NOT_FOUND": Detail("Project table not found", E,
+        "Không tìm thấy bảng danh mục dự án (dòng tiêu đề) trong trang {sheet}.",
+        "The project table (its header row) was not found on sheet {sheet}."),
+    "LAYOUT_MERGED": Detail("Merged cells in the form", W,
+        "Các ô {ref} đã bị gộp; chỉ đọc giá trị ở ô đầu. Vui lòng bỏ gộp ô.",
+        "Cells {ref} were merged; only the first cell's value was read. Please unmerge them."),
+    "LAYOUT_HIDDEN": Detail("Hidden rows or sheets", W,
+        "{what} đang bị ẩn; số liệu trong đó vẫn được đọc. Vui lòng kiểm tra lại.",
+        "{what} is hidden; its figures were still read. Please check it."),
+    "LAYOUT_STRAY": Detail("Content outside the input cells", W,
+        "Có nội dung ngoài các ô nhập liệu ({ref}: \"{value}\"); nội dung này không được tổng hợp. Hãy ghi vào cột Ghi chú hoặc phần thuyết minh.",
+        "There is content outside the input cells ({ref}: \"{value}\"); it is not consolidated. Put it in a remarks column or the narrative."),
+    "LAYOUT_PROJECT_ROWS_ADDED": Detail("Rows added to the project table", INFO,
+        "Bảng dự án có thêm dòng ngoài mẫu; đã đọc đủ {count} dự án.",
+        "Rows were added to the project table; all {count} projects were read."),
+    # --- VALUE: one cell --------------------------------------------------------------------------------
+    "VALUE_NOT_NUMBER": Detail("Not a number", E,
+        "giá trị \"{value}\" không phải là số. Vui lòng nhập số (ví dụ 1.500 hoặc 12,5).",
+        "\"{value}\" is not a number. Please enter a number (e.g. 1.500 or 12,5)."),
+    "VALUE_NOT_INTEGER": Detail("Not a whole number", E,
+        "giá trị {value} phải là số nguyên ({unit}).",
+        "{value} must be a whole number ({unit})."),
+    "VALUE_AMBIGUOUS_NUMBER": Detail("Ambiguous number", W,
+        "\"{value}\" có thể hiểu là {taken} hoặc {other}; đã lấy {taken}. Nếu sai, vui lòng nhập lại không dùng dấu phân cách (ví dụ {other_plain}).",
+        "\"{value}\" could mean {taken} or {other}; {taken} was taken. If wrong, re-enter it without separators (e.g. {other_plain})."),
+    "VALUE_NOT_BOOL": Detail("Not yes/no", E,
+        "giá trị \"{value}\" không phải Có/Không. Vui lòng chọn trong danh sách.",
+        "\"{value}\" is not Có/Không (yes/no). Please pick from the list."),
+    "VALUE_NOT_DATE": Detail("Not a date", E,
+        "\"{value}\" không phải ngày hợp lệ. Vui lòng nhập theo dạng ngày/tháng/năm, ví dụ 15/10/2007.",
+        "\"{value}\" is not a valid date. Please enter it as day/month/year, e.g. 15/10/2007."),
+    "VALUE_NOT_CHOICE": Detail("Not one of the choices", E,
+        "\"{value}\" không có trong danh sách chọn ({choices}). Vui lòng chọn trong danh sách.",
+        "\"{value}\" is not one of the choices ({choices}). Please pick from the list."),
+    "VALUE_LEGACY_TEXT": Detail("Old Vietnamese font encoding converted", W,
+        "văn bản được gõ bằng bảng mã {encoding} (\"{value}\") đã được chuyển sang Unicode: \"{converted}\". Vui lòng dùng bảng mã Unicode (QĐ 72/2002/QĐ-TTg).",
+        "text typed in the {encoding} encoding (\"{value}\") was converted to Unicode: \"{converted}\". Please type in Unicode (Decision 72/2002/QĐ-TTg)."),
+    "VALUE_CLEANED": Detail("Invisible characters removed", INFO,
+        "đã loại bỏ ký tự ẩn/điều khiển trong \"{value}\".",
+        "invisible or control characters were removed from \"{value}\"."),
+    "VALUE_FORMULA_NOT_CALCULATED": Detail("Formula without a calculated value", W,
+        "ô có công thức nhưng chưa có giá trị tính (tệp được lưu bằng phần mềm không tính công thức); đã tính lại từ các ô nhập: {value}. Lần sau vui lòng mở bằng Excel và lưu lại.",
+        "the cell holds a formula without a calculated value (saved by a program that does not calculate); it was recomputed from the inputs: {value}. Next time open it in Excel and save."),
+    "VALUE_FORMULA_STALE": Detail("Formula value out of date", W,
+        "giá trị tính sẵn {value} khác giá trị tính lại {computed}; đã dùng {computed}.",
+        "the stored value {value} differs from the recomputed {computed}; {computed} was used."),
+    "VALUE_PERCENT_SCALE": Detail("Percentage scale assumed", INFO,
+        "giá trị {value} được hiểu là {taken}%.",
+        "{value} was read as {taken}%."),
+    "VALUE_TRUNCATED": Detail("Text too long", W,
+        "văn bản dài {length} ký tự, vượt giới hạn {limit}; phần thừa không được lưu.",
+        "the text has {length} characters, over the limit of {limit}; the rest was not kept."),
+    # --- RULE: derived from the spec ---------------------------------------------------------------------
+    "RULE_REQUIRED": Detail("Required value missing", E,
+        "chưa điền. Đây là chỉ tiêu bắt buộc; nếu không có, vui lòng ghi 0 hoặc chọn \"Không\".",
+        "is empty. This item is required; if there is none, enter 0 or choose \"Không\" (no)."),
+    "RULE_RANGE": Detail("Value out of range", E,
+        "giá trị {value} nằm ngoài khoảng cho phép {min}–{max} {unit}. Vui lòng kiểm tra lại.",
+        "{value} is outside the allowed range {min}–{max} {unit}. Please check it."),
+    "RULE_PLAUSIBLE": Detail("Implausible value", W,
+        "giá trị {value} {unit} bất thường (thường trong khoảng {min}–{max}). Vui lòng kiểm tra lại.",
+        "{value} {unit} is unusual (usually {min}–{max}). Please check it."),
+    "RULE_TEXT_SHORT": Detail("Text too short", E,
+        "phần thuyết minh quá ngắn ({length} ký tự, tối thiểu {min}). Vui lòng viết đầy đủ.",
+        "the narrative is too short ({length} characters, at least {min}). Please write it in full."),
+    "RULE_PATTERN": Detail("Wrong format", E,
+        "\"{value}\" không đúng định dạng {what}.",
+        "\"{value}\" is not a valid {what}."),
+    "RULE_EXPECTED": Detail("Unusual format", W,
+        "\"{value}\" thường phải là {what}. Vui lòng kiểm tra lại.",
+        "\"{value}\" should usually be {what}. Please check it."),
+    "RULE_DUPLICATE_ROW": Detail("Duplicate project", W,
+        "dự án \"{value}\" trùng tên với dự án ở dòng {other_row}. Nếu là hai dự án khác nhau, vui lòng đặt tên phân biệt; nếu trùng, xóa một dòng.",
+        "project \"{value}\" has the same name as the project on row {other_row}. If they differ, name them distinctly; otherwise delete one row."),
+    "RULE_MONEY_DONG": Detail("Money probably in đồng", E,
+        "{value} triệu đồng là quá lớn: có lẽ đã nhập theo đơn vị đồng. Vui lòng đổi sang triệu đồng (chia cho 1.000.000).",
+        "{value} million VND is far too large: it was probably entered in đồng. Convert it to triệu đồng (divide by 1,000,000)."),
+    "RULE_MONEY_UNIT": Detail("Check the money unit", W,
+        "{value} triệu đồng là lớn bất thường (có thể đã nhập theo nghìn đồng, gấp 1.000 lần). Vui lòng kiểm tra đơn vị: triệu đồng.",
+        "{value} million VND is unusually large (perhaps entered in thousand đồng, 1,000 times too big). Please check the unit: million VND."),
+    # --- SYS ---------------------------------------------------------------------------------------------
+    "SYS_INTERNAL_ERROR": Detail("Internal error", E,
+        "Lỗi nội bộ của phần mềm khi xử lý tệp ({reason}); tệp được giữ lại để kiểm tra. Bộ phận tổng hợp sẽ liên hệ.",
+        "Internal error while processing the file ({reason}); the file was kept for review. The team will contact you."),
+    "SYS_DUPLICATE": Detail("Already received", INFO,
+        "Tệp này đã được nhận lúc {time}; không cần gửi lại.",
+        "This file was already received at {time}; no need to resend."),
+    "SYS_SUPERSEDED": Detail("Replaced by a newer return", INFO,
+        "Báo cáo này đã được thay bằng báo cáo nhận lúc {time}.",
+        "This return was replaced by the one received at {time}."),
+}
+
+
+class _Lenient(string.Formatter):
+    """A message never fails to render: a missing placeholder prints as '?' (pyxform's _ErrorFormatter)."""
+
+    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
+        if isinstance(key, str):
+            return kwargs.get(key, "?")
+        return super().get_value(key, args, kwargs)
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, float):
+            return format_number(value)
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _Lenient()
+
+
+def format_number(value: float | int) -> str:
+    """Numbers in messages: whole numbers plain ("1500"), others with up to 3 decimals ("12.5").
+    No grouping separators, because '.' and ',' mean opposite things in the two languages."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem, with where it is. ``value`` is the raw text or number found in the cell."""
+
+    code: str
+    severity: Severity
+    file: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    field: str | None = None
+    row: int | None = None  # Excel row of a project-table row
+    value: Any = None
+    context: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
+
+    def message(self, lang: str = "vi") -> str:
+        """The full sentence: location, what is wrong, how to fix it."""
+        detail = CATALOGUE.get(self.code)
+        template = (
+            self.context.get(f"msg_{lang}")
+            or (detail and (detail.vi if lang == "vi" else detail.en))
+            or self.code
+        )
+        params = {"value": _show(self.value), **self.context}
+        text = _FORMATTER.format(template, **params)
+        where = self.where(lang)
+        return f"{where}: {text}" if where else _capitalise(text)
+
+    def where(self, lang: str = "vi") -> str:
+        parts = []
+        if self.sheet:
+            parts.append(("Trang" if lang == "vi" else "Sheet") + f" '{self.sheet}'")
+        if self.cell:
+            parts.append(("ô " if lang == "vi" else "cell ") + self.cell)
+        label = self.context.get(f"label_{lang}")
+        if label:
+            parts.append(f"({label})")
+        return ", ".join(parts[:2]) + (" " + parts[2] if len(parts) > 2 else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "file": self.file,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "field": self.field,
+            "row": self.row,
+            "value": _show(self.value) if self.value is not None else None,
+            "message_vi": self.message("vi"),
+            "message_en": self.message("en"),
+        }
+
+
+def _show(value: Any) -> Any:
+    if isinstance(value, float):
+        return format_number(value)
+    return value
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def issue(code: str, *, severity: Severity | None = None, **kwargs: Any) -> Issue:
+    """Build an Issue for a catalogue code; the severity defaults to the catalogue's."""
+    if severity is None:
+        severity = CATALOGUE[code].severity
+    return Issue(code=code, severity=severity, **kwargs)
+
+
+def worst(issues: list[Issue]) -> Severity | None:
+    """The most severe level among the issues, or None when there are none."""
+    levels = {i.severity for i in issues}
+    for level in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+        if level in levels:
+            return level
+    return None
+
+
+def sort_key(item: Issue) -> tuple[int, str, int, str]:
+    """Errors first, then by sheet and row, for feedback lists."""
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}[item.severity]
+    row = _cell_row(item.cell) if item.cell else 0
+    return (order, item.sheet or "", row, item.cell or "")
+
+
+def _cell_row(cell: str) -> int:
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return int(digits) if digits else 0

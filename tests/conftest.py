@@ -1,0 +1,18 @@
+"""Shared fixtures: the bundled spec and registry, loaded once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.registry import load_registry
+from pipeline.spec import load_spec
+
+
+@pytest.fixture(scope="session")
+def spec():
+    return load_spec()
+
+
+@pytest.fixture(scope="session")
+def registry():
+    return load_registry()

@@ -1,0 +1,45 @@
+"""The CLI is a thin client: spec summary and JSON, languages, usage errors."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+
+
+def test_spec_summary_in_both_languages():
+    runner = CliRunner()
+    vi = runner.invoke(cli, ["spec"])
+    en = runner.invoke(cli, ["spec", "--lang", "en"])
+    assert vi.exit_code == en.exit_code == 0
+    assert "Mẫu BM-UDCNTT-2007 phiên bản 1.0" in vi.output
+    assert "Form BM-UDCNTT-2007 version 1.0" in en.output
+
+
+def test_spec_json_is_the_whole_spec(spec):
+    result = CliRunner().invoke(cli, ["spec", "--json"])
+    data = json.loads(result.output)
+    assert data["form"]["id"] == spec.form_id
+    assert {f["id"] for f in data["fields"]} == set(spec.fields)
+
+
+def test_language_from_environment():
+    result = CliRunner(env={"ICTPLAN_LANG": "en"}).invoke(cli, ["spec"])
+    assert result.output.startswith("Form ")
+
+
+def test_broken_spec_is_a_usage_error_with_its_place(tmp_path):
+    bad = tmp_path / "spec.yaml"
+    bad.write_text("form: {id: X, version: '1', round: r}\nsheets: []\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["spec", "--spec", str(bad)])
+    assert result.exit_code == 2
+    assert "'sheets' must be a non-empty list" in result.output
+
+
+def test_codes_lists_the_catalogue():
+    result = CliRunner().invoke(cli, ["codes", "--json"])
+    codes = json.loads(result.output)
+    assert codes["FILE_ENCRYPTED"]["severity"] == "error"
+    assert "mật khẩu" in codes["FILE_ENCRYPTED"]["vi"]
