@@ -16,6 +16,7 @@ required, choice, cross-field), SYS (the tool itself).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import string
 from dataclasses import dataclass
 from enum import StrEnum
@@ -265,7 +266,7 @@ class Issue:
             or (detail and (detail.vi if lang == "vi" else detail.en))
             or self.code
         )
-        params = {"value": _show(self.value), **self.context}
+        params = {"value": display_value(self.value), **self.context}
         text = _FORMATTER.format(template, **params)
         where = self.where(lang)
         return f"{where}: {text}" if where else _capitalise(text)
@@ -290,15 +291,18 @@ class Issue:
             "cell": self.cell,
             "field": self.field,
             "row": self.row,
-            "value": _show(self.value) if self.value is not None else None,
+            "value": display_value(self.value) if self.value is not None else None,
             "message_vi": self.message("vi"),
             "message_en": self.message("en"),
         }
 
 
-def _show(value: Any) -> Any:
+def display_value(value: Any) -> Any:
+    """A value as people read it in a message: 40.0 → "40", dates as dd/mm/yyyy."""
     if isinstance(value, float):
         return format_number(value)
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
     return value
 
 

@@ -1,0 +1,314 @@
+"""The submission ledger: SQLite, embedded, the record of every file ever received.
+
+- The schema is created and upgraded by named migrations recorded in the database, each in a transaction
+  (sqlite-utils' migrations pattern).
+- Every return is recorded in ONE transaction (`BEGIN IMMEDIATE`): its submission row, values with their
+  source cells, project rows and issues — all or nothing, so a crash never leaves half a return.
+- The same bytes are one submission (sha256 is unique); seeing them again adds a receipt, nothing else.
+- Per agency and round exactly one accepted return counts. A newer accepted return supersedes it, keeping
+  the chain (supersedes / superseded_by). "Newer" is decided by the file's received time (its mtime in
+  the inbox) and then the hash — never by the order files happen to be processed in, so the summary does
+  not depend on processing order.
+- `PRAGMA integrity_check` runs when the ledger is opened; a corrupt or busy ledger raises LedgerError
+  before any output is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.issues import Issue, Severity, display_value
+
+ACCEPTED = ("accepted", "accepted_with_warnings")
+STATUSES = ("accepted", "accepted_with_warnings", "rejected", "quarantined")
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_initial", """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,          -- running | completed | failed
+            host TEXT, pid INTEGER,
+            counts_json TEXT, outputs_json TEXT, error TEXT
+        );
+        CREATE TABLE submissions (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            file_name TEXT NOT NULL,       -- as the agency named it, NFC
+            archive_path TEXT,
+            received_at TEXT NOT NULL,     -- the file's time in the inbox (ISO), decides which return is newer
+            recorded_at TEXT NOT NULL,
+            run_id INTEGER REFERENCES runs(id),
+            format TEXT,
+            form_id TEXT, form_version TEXT, round TEXT,
+            agency_code TEXT,
+            status TEXT NOT NULL CHECK (status IN ('accepted','accepted_with_warnings','rejected','quarantined')),
+            errors INTEGER NOT NULL DEFAULT 0,
+            warnings INTEGER NOT NULL DEFAULT 0,
+            infos INTEGER NOT NULL DEFAULT 0,
+            counted INTEGER NOT NULL DEFAULT 0,
+            supersedes INTEGER REFERENCES submissions(id),
+            superseded_by INTEGER REFERENCES submissions(id),
+            values_json TEXT,              -- field id -> typed value (dates ISO)
+            raw_json TEXT,                 -- field id -> what the cell held
+            cells_json TEXT,               -- field id -> [sheet, cell]
+            project_sheet TEXT,
+            project_columns_json TEXT
+        );
+        CREATE UNIQUE INDEX one_counted_return ON submissions(agency_code, round) WHERE counted = 1;
+        CREATE INDEX submissions_agency ON submissions(agency_code, round);
+        CREATE TABLE projects (
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            row INTEGER NOT NULL,          -- Excel row in the return
+            seq INTEGER NOT NULL,          -- 1.. within the return
+            data_json TEXT NOT NULL,
+            PRIMARY KEY (submission_id, row)
+        );
+        CREATE TABLE issues (
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            seq INTEGER NOT NULL,
+            code TEXT NOT NULL, severity TEXT NOT NULL,
+            sheet TEXT, cell TEXT, field TEXT, row INTEGER, value TEXT,
+            context_json TEXT,
+            PRIMARY KEY (submission_id, seq)
+        );
+        CREATE TABLE receipts (            -- every time a file was seen in the inbox
+            sha256 TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            run_id INTEGER REFERENCES runs(id),
+            kind TEXT NOT NULL,            -- new | duplicate
+            PRIMARY KEY (sha256, file_name)
+        );
+    """),
+]
+
+
+class LedgerError(RuntimeError):
+    """The ledger cannot be used (corrupt, busy, unreadable); nothing was written."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    submission_id: int
+    status: str
+    counted: bool
+    superseded_id: int | None  # the previously counted return this one replaced
+    older_than_counted: bool  # accepted, but an equally valid newer return already counts
+
+
+def _now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, default=_default, separators=(",", ":"))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+class Ledger:
+    """A connection to the ledger file, schema up to date and integrity checked."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
+            self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._check_integrity()
+            if str(path) != ":memory:":
+                self.db.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: every commit is atomic and consistent after a crash; the last commits before a
+            # power cut may be lost, which is safe because the inbox file is still there for the next run.
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as err:
+            raise LedgerError(f"{path}: {err}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- schema ------------------------------------------------------------------------------------------
+    def _check_integrity(self) -> None:
+        result = self.db.execute("PRAGMA integrity_check").fetchone()
+        if not result or result[0] != "ok":
+            raise LedgerError(f"integrity check failed: {result[0] if result else 'no answer'}")
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        applied = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
+        for name, sql in MIGRATIONS:
+            if name in applied:
+                continue
+            with self.transaction():
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute("INSERT INTO migrations VALUES (?, ?)", (name, _now()))
+
+    def applied_migrations(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT name FROM migrations ORDER BY name")]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: take the write lock up front, so a busy ledger fails here, not mid-way."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- runs -----------------------------------------------------------------------------------------
+    def start_run(self, host: str, pid: int) -> int:
+        with self.transaction() as db:
+            return int(db.execute("INSERT INTO runs (started_at, status, host, pid) VALUES (?, 'running', ?, ?)",
+                                  (_now(), host, pid)).lastrowid)
+
+    def finish_run(self, run_id: int, status: str, counts: dict[str, int], outputs: dict[str, str],
+                   error: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET finished_at = ?, status = ?, counts_json = ?, outputs_json = ?, error = ? "
+                       "WHERE id = ?", (_now(), status, _json(counts), _json(outputs), error, run_id))
+
+    # --- receipts and dedup ------------------------------------------------------------------------------
+    def receipt_kind(self, sha256: str, file_name: str) -> str | None:
+        """'known' if this very file (hash and name) was seen before; 'duplicate' if the same bytes were
+        received under another name; None if the bytes are new."""
+        if self.db.execute("SELECT 1 FROM receipts WHERE sha256 = ? AND file_name = ?",
+                           (sha256, file_name)).fetchone():
+            return "known"
+        if self.db.execute("SELECT 1 FROM submissions WHERE sha256 = ?", (sha256,)).fetchone():
+            return "duplicate"
+        return None
+
+    def known_receipts(self) -> set[tuple[str, str]]:
+        return {(r[0], r[1]) for r in self.db.execute("SELECT sha256, file_name FROM receipts")}
+
+    def add_receipt(self, sha256: str, file_name: str, run_id: int | None, kind: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?, ?, ?)",
+                       (sha256, file_name, _now(), run_id, kind))
+
+    def first_received(self, sha256: str) -> str | None:
+        row = self.db.execute("SELECT recorded_at FROM submissions WHERE sha256 = ?", (sha256,)).fetchone()
+        return row[0] if row else None
+
+    # --- recording a return ------------------------------------------------------------------------------
+    def record(self, *, submission: Any, issues: list[Issue], status: str, received_at: str,
+               archive_path: str | None, run_id: int | None) -> Recorded:
+        """Record one checked return in one transaction, applying the supersede rule."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        counts = {level: sum(1 for i in issues if i.severity is level) for level in Severity}
+        with self.transaction() as db:
+            submission_id = int(db.execute(
+                "INSERT INTO submissions (sha256, file_name, archive_path, received_at, recorded_at, run_id, "
+                "format, form_id, form_version, round, agency_code, status, errors, warnings, infos, "
+                "values_json, raw_json, cells_json, project_sheet, project_columns_json) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (submission.sha256, submission.file, archive_path, received_at, _now(), run_id,
+                 submission.format, submission.form_id, submission.version, submission.round,
+                 submission.agency_code, status, counts[Severity.ERROR], counts[Severity.WARNING],
+                 counts[Severity.INFO], _json(submission.values), _json(submission.raw),
+                 _json(submission.cells), submission.project_sheet, _json(submission.project_columns)),
+            ).lastrowid)
+            db.execute("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?, ?, 'new')",
+                       (submission.sha256, submission.file, _now(), run_id))
+            db.executemany("INSERT INTO projects VALUES (?, ?, ?, ?)",
+                           [(submission_id, p.row, seq, _json(p.values))
+                            for seq, p in enumerate(submission.projects, start=1)])
+            db.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           [(submission_id, seq, i.code, str(i.severity), i.sheet, i.cell, i.field, i.row,
+                             None if i.value is None else str(display_value(i.value)), _json(i.context))
+                            for seq, i in enumerate(issues, start=1)])
+            if status in ACCEPTED and submission.agency_code:
+                return self._count(db, submission_id, submission, received_at, status)
+        return Recorded(submission_id, status, False, None, False)
+
+    def _count(self, db: sqlite3.Connection, new_id: int, submission: Any, received_at: str,
+               status: str) -> Recorded:
+        current = db.execute(
+            "SELECT id, received_at, sha256 FROM submissions WHERE agency_code = ? AND round = ? AND counted = 1",
+            (submission.agency_code, submission.round)).fetchone()
+        if current is not None and (current[1], current[2]) > (received_at, submission.sha256):
+            # An equally valid return that is newer already counts: keep it, note the link.
+            db.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?", (current[0], new_id))
+            return Recorded(new_id, status, False, None, True)
+        if current is not None:
+            db.execute("UPDATE submissions SET counted = 0, superseded_by = ? WHERE id = ?", (new_id, current[0]))
+        db.execute("UPDATE submissions SET counted = 1, supersedes = ? WHERE id = ?",
+                   (current[0] if current else None, new_id))
+        return Recorded(new_id, status, True, current[0] if current else None, False)
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        cursor = self.db.execute(sql, tuple(params))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def submissions(self, round_: str | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE round = ?", [round_]) if round_ else ("", [])
+        return self.rows(f"SELECT * FROM submissions {where} ORDER BY received_at, id", params)
+
+    def projects(self, submission_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        ids = list(submission_ids)
+        out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start:chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT submission_id, row, data_json FROM projects "
+                                       f"WHERE submission_id IN ({marks}) ORDER BY submission_id, seq", chunk):
+                out[row[0]].append({"_row": row[1], **json.loads(row[2])})
+        return out
+
+    def issues(self, submission_ids: Iterable[int]) -> dict[int, list[Issue]]:
+        ids = list(submission_ids)
+        out: dict[int, list[Issue]] = {i: [] for i in ids}
+        files = {r["id"]: r["file_name"] for r in self.rows("SELECT id, file_name FROM submissions")}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start:chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.rows(f"SELECT * FROM issues WHERE submission_id IN ({marks}) "
+                               f"ORDER BY submission_id, seq", chunk):
+                out[r["submission_id"]].append(Issue(
+                    code=r["code"], severity=Severity(r["severity"]), file=files.get(r["submission_id"]),
+                    sheet=r["sheet"], cell=r["cell"], field=r["field"], row=r["row"], value=r["value"],
+                    context=json.loads(r["context_json"] or "{}")))
+        return out
+
+    def runs(self) -> list[dict[str, Any]]:
+        return self.rows("SELECT * FROM runs ORDER BY id")
+
+
+def decode_values(values_json: str | None, date_fields: set[str]) -> dict[str, Any]:
+    """Typed values back from the ledger: dates are stored as ISO text."""
+    values = json.loads(values_json or "{}")
+    for key in date_fields & values.keys():
+        if isinstance(values[key], str):
+            values[key] = dt.date.fromisoformat(values[key][:10])
+    return values

@@ -1,0 +1,87 @@
+"""Outputs are replaced atomically; one run at a time per ledger."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.atomic import TEMP_PREFIX, remove_stale_temps, write_atomic
+from pipeline.lock import LockHeld, RunLock
+
+
+def test_write_replaces_the_file(tmp_path: Path):
+    target = tmp_path / "out" / "summary.xlsx"
+    assert write_atomic(target, b"one") == target
+    write_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert not list(target.parent.glob(f"{TEMP_PREFIX}*"))
+
+
+def test_failure_mid_write_keeps_the_previous_file(tmp_path: Path):
+    target = tmp_path / "summary.xlsx"
+    target.write_bytes(b"previous good summary")
+
+    def writer(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError):
+        write_atomic(target, writer)
+    assert target.read_bytes() == b"previous good summary"
+    assert not list(tmp_path.glob(f"{TEMP_PREFIX}*"))
+
+
+def test_locked_target_gets_a_timestamped_name(tmp_path: Path, monkeypatch):
+    target = tmp_path / "tong_hop.xlsx"
+    target.write_bytes(b"open in Excel")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == target:
+            raise PermissionError(13, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    written = write_atomic(target, b"new", fallback=True)
+    assert written != target and written.name.startswith("tong_hop_") and written.read_bytes() == b"new"
+    assert target.read_bytes() == b"open in Excel"
+
+
+def test_stale_temps_are_cleaned(tmp_path: Path):
+    (tmp_path / f"{TEMP_PREFIX}abc.xlsx").write_bytes(b"x")
+    assert remove_stale_temps(tmp_path) == 1
+
+
+def test_second_lock_names_the_holder(tmp_path: Path):
+    path = tmp_path / "ledger.sqlite.lock"
+    with RunLock(path):
+        with pytest.raises(LockHeld) as caught:
+            RunLock(path).acquire()
+        assert caught.value.holder.pid == os.getpid()
+    assert not path.exists()
+
+
+def test_lock_of_a_dead_process_is_taken_over(tmp_path: Path):
+    path = tmp_path / "ledger.sqlite.lock"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    import socket
+
+    path.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(),
+                                "since": "2007-09-01T08:00:00"}), encoding="utf-8")
+    lock = RunLock(path).acquire()
+    assert lock.taken_over is not None and lock.taken_over.pid == int(dead.stdout)
+    lock.release()
+
+
+def test_half_written_lock_is_stale(tmp_path: Path):
+    path = tmp_path / "ledger.sqlite.lock"
+    path.write_text("{", encoding="utf-8")
+    lock = RunLock(path).acquire()
+    assert lock.taken_over is not None
+    lock.release()
