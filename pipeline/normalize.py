@@ -90,7 +90,6 @@ _EMPTY = Parsed(None, True)
 # Tone order used by both legacy tables: none, huyền, hỏi, ngã, sắc, nặng.
 _TONE_MARKS = ("", "\u0300", "\u0309", "\u0303", "\u0301", "\u0323")
 _TONE_MARK_SET = frozenset(_TONE_MARKS[1:])
-_VOWELS = "aăâeêioôơuưy"
 
 
 def _toned(base: str, tone: int) -> str:
@@ -155,6 +154,9 @@ _TCVN3_CODES = frozenset(chr(c) for c in _TCVN3_DECODE)
 _TCVN3_STRONG = frozenset("µ¸¶·¹¨©ª«¬®§ÜÞËÖ")
 _TCVN3_LOWER_CODES = frozenset(chr(c) for c, letter in _TCVN3_DECODE.items() if letter.islower())
 _MICRO_UNIT = re.compile("µ[mgslMLV]")
+# Other TCVN3 codes that are not Unicode Vietnamese letters (but occur in French, German, Nordic
+# words): two words carrying them, with every word valid, also count as evidence ("Thuû lîi").
+_TCVN3_MEDIUM = _TCVN3_CODES - _TCVN3_STRONG - frozenset("àáâãèéêìíòóôõùúýÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝ\u00ad")
 
 # VNI-Windows: a base letter followed by a mark byte; ơ ư đ and the toned i are single bytes.
 _VNI_TONE = ("øûõùï", "ØÛÕÙÏ")  # huyền hỏi ngã sắc nặng after a, e, o, u, y, ơ, ư
@@ -163,8 +165,8 @@ _VNI_BREVE = ("êèúüéë", "ÊÈÚÜÉË")  # ă, then with each tone
 _VNI_I = ("iìæóíò", "IÌÆÓÍÒ")  # i and its toned forms are single bytes
 
 
-def _build_vni() -> tuple[dict[int, str], dict[str, str]]:
-    """Encode table (letter → VNI string) and decode table (VNI string → letter)."""
+def _build_vni() -> tuple[dict[int, str], dict[str, str], dict[str, str]]:
+    """Encode table (letter → VNI string) and strict and lenient decode tables (VNI → letter)."""
     encode: dict[int, str] = {}
     for case in (0, 1):
         up = (lambda s: s.upper()) if case else (lambda s: s)
@@ -186,18 +188,25 @@ def _build_vni() -> tuple[dict[int, str], dict[str, str]]:
         encode[ord(up("đ"))] = "Ñ" if case else "ñ"
     for key in [k for k, v in encode.items() if chr(k) == v]:
         del encode[key]
-    decode = {v: chr(k) for k, v in encode.items()}
-    # Accept a mark byte of the other case too (Caps Lock and shift-typing mix them); the base decides.
-    for seq, letter in list(decode.items()):
+    strict = {v: chr(k) for k, v in encode.items()}
+    # When converting, accept a mark byte of the other case too (Caps Lock and shift-typing mix
+    # them; the base letter decides the case).  Detection uses only the strict, case-matched table:
+    # TCVN3 "Thuû" (Thuỷ) must not pass for VNI "Thủ".
+    lenient = dict(strict)
+    for seq, letter in strict.items():
         if len(seq) == 2:
-            decode.setdefault(seq[0] + seq[1].swapcase(), letter)
-    return encode, decode
+            lenient.setdefault(seq[0] + seq[1].swapcase(), letter)
+    return encode, strict, lenient
 
 
-_VNI_ENCODE, _VNI_DECODE = _build_vni()
-_VNI_PATTERN = re.compile(
-    "|".join(re.escape(k) for k in sorted(_VNI_DECODE, key=lambda k: (-len(k), k)))
-)
+def _alternation(keys: dict[str, str]) -> re.Pattern[str]:
+    """Regex matching any key, two-character keys first."""
+    return re.compile("|".join(re.escape(k) for k in sorted(keys, key=lambda k: (-len(k), k))))
+
+
+_VNI_ENCODE, _VNI_STRICT, _VNI_DECODE = _build_vni()
+_VNI_PATTERN = _alternation(_VNI_DECODE)
+_VNI_STRICT_PATTERN = _alternation(_VNI_STRICT)
 # Evidence of VNI that correct Unicode Vietnamese can never produce: mark bytes that are not
 # Vietnamese letters, and base+mark pairs other than o + à/á/ã (which spell "hoà", "hoá", "hoãn").
 _VNI_STRONG_BYTES = "øûïåäëüæöñØÛÏÅÄËÜÆÖÑ"
@@ -207,7 +216,7 @@ _VNI_STRONG = re.compile(
     + "]|"
     + "|".join(
         re.escape(k)
-        for k in sorted(_VNI_DECODE)
+        for k in sorted(_VNI_STRICT)
         if len(k) == 2 and not (k[0] in "oO" and k[1] in "àáãÀÁÃ")
     )
 )
@@ -227,7 +236,7 @@ _OPEN = ("iêu", "oai", "oay", "oao", "oeo", "uây", "uôi", "uya", "uyu", "ươ
          "ai", "ao", "au", "ay", "âu", "ây", "eo", "êu", "ia", "iu", "oi", "ôi", "ơi", "ua", "ui",
          "uơ", "ưa", "ưi", "ưu")
 _SYLLABLE = re.compile(
-    f"(?:{_ONSETS})?(?:(?:{'|'.join(_CLOSABLE)})(?:ch|ng|nh|[cmnpt])?|(?:{'|'.join(_OPEN)}))"
+    f"(?:{_ONSETS})?(?:(?:{'|'.join(_CLOSABLE)})(?:ch|ng|nh|[cmnpt])?|(?P<open>{'|'.join(_OPEN)}))"
 )
 _DROP_TONES = {ord(m): None for m in _TONE_MARK_SET}
 # Abbreviations such as QĐ, NĐ, ĐVT, HĐND: consonant capitals around a Đ.
@@ -235,12 +244,24 @@ _ABBREV_D = re.compile("[BCDFGHKLMNPQRSTVX]*Đ[BCDFGHKLMNPQRSTVXĐ]*")
 
 
 def _is_syllable(token: str) -> bool:
-    """True when ``token`` is one well-formed Vietnamese syllable (at most one tone mark)."""
-    t = unicodedata.normalize("NFD", token.lower())
-    if sum(ch in _TONE_MARK_SET for ch in t) > 1:
+    """True when ``token`` is one well-formed Vietnamese syllable.
+
+    At most one tone mark, and not on the closing glide of an open nucleus ("hai" takes its tone on
+    the a, never "haỉ"; "thuở" is the one exception).  That rule tells VNI "HAØ" (HÀ) from the same
+    bytes read as TCVN3.
+    """
+    lower = token.lower()
+    toned = [i for i, ch in enumerate(lower)
+             if ch > "\x7f" and not _TONE_MARK_SET.isdisjoint(unicodedata.normalize("NFD", ch))]
+    if len(toned) > 1:
         return False
-    t = unicodedata.normalize("NFC", t.translate(_DROP_TONES))
-    return _SYLLABLE.fullmatch(t) is not None
+    plain = unicodedata.normalize("NFC", unicodedata.normalize("NFD", lower).translate(_DROP_TONES))
+    m = _SYLLABLE.fullmatch(plain)
+    if m is None:
+        return False
+    if toned and m.group("open") and m.group("open") != "uơ":
+        return toned[0] != m.end("open") - 1
+    return True
 
 
 def _is_vn_word(converted: str) -> bool:
@@ -265,9 +286,12 @@ def _tcvn3_strong_token(token: str) -> bool:
     return i > 0 and any("a" <= ch <= "z" for ch in token[:i])
 
 
-def _score_tcvn3(tokens: list[str]) -> tuple[int, int, int]:
-    """(valid, invalid, strong-and-valid) counts of non-ASCII tokens read as TCVN3."""
-    valid = invalid = strong = 0
+def _score_tcvn3(tokens: list[str]) -> tuple[int, int, int, int]:
+    """(valid, invalid, strong, medium) counts of non-ASCII tokens read as TCVN3.
+
+    strong and medium count valid tokens only.
+    """
+    valid = invalid = strong = medium = 0
     for tok in tokens:
         if any(ch > "\x7f" and ch not in _TCVN3_CODES for ch in tok):
             invalid += 1  # holds a character TCVN3 cannot produce (à, Á, ð…)
@@ -275,22 +299,24 @@ def _score_tcvn3(tokens: list[str]) -> tuple[int, int, int]:
         if _is_vn_word(tok.translate(_TCVN3_DECODE)):
             valid += 1
             strong += _tcvn3_strong_token(tok)
+            medium += not _TCVN3_MEDIUM.isdisjoint(tok)
         else:
             invalid += 1
-    return valid, invalid, strong
+    return valid, invalid, strong, medium
 
 
 def _score_vni(tokens: list[str]) -> tuple[int, int, int]:
-    """(valid, invalid, strong-and-valid) counts of tokens that VNI decoding changes."""
+    """(valid, invalid, strong) counts of non-ASCII tokens read as (case-matched) VNI.
+
+    Tokens that decoding leaves alone still count, valid ("chính") or not ("lîi").
+    """
     valid = invalid = strong = 0
     for tok in tokens:
-        conv = vni_to_unicode(tok)
-        if conv == tok:
-            continue
+        conv = _VNI_STRICT_PATTERN.sub(lambda m: _VNI_STRICT[m.group()], tok)
         if _is_vn_word(conv):
             valid += 1
             # A bare vowel ("où" → "ó") is too little to go on.
-            strong += len(conv) >= 2 and _VNI_STRONG.search(tok) is not None
+            strong += conv != tok and len(conv) >= 2 and _VNI_STRONG.search(tok) is not None
         else:
             invalid += 1
     return valid, invalid, strong
@@ -308,6 +334,10 @@ def detect_legacy(s: str) -> str | None:
       structure.  An encoding is chosen when at least one converted word carries *strong* evidence
       (a TCVN3 marker such as µ ¸ ¨ © ª « ¬ ® §, a soft hyphen inside a word; or a VNI mark byte
       after a vowel that Unicode Vietnamese cannot spell) and valid words outnumber invalid ones.
+      TCVN3 is also accepted when every word is valid and two carry codes such as û î ñ that are not
+      Unicode Vietnamese letters ("Thuû lîi" = Thuỷ lợi).  If both encodings qualify, the one with
+      more valid words wins, then the one with more strong evidence, then TCVN3 (the more common
+      in northern offices).
       This keeps "Noël", "naïve", "Müller", "España", "© 2007" and "Hoàn thành" out.
     """
     if s.isascii() or _REAL_VN.search(s):
@@ -321,13 +351,13 @@ def _detect_by_words(s: str) -> str | None:
     tokens = [t for t in _TOKEN.findall(s) if not t.isascii()]
     if not tokens:
         return None
-    t_valid, t_invalid, t_strong = _score_tcvn3(tokens)
+    t_valid, t_invalid, t_strong, t_medium = _score_tcvn3(tokens)
     v_valid, v_invalid, v_strong = _score_vni(tokens)
-    tcvn3 = t_strong > 0 and t_valid > t_invalid
+    tcvn3 = (t_strong > 0 or (t_medium >= 2 and t_invalid == 0)) and t_valid > t_invalid
     vni = v_strong > 0 and v_valid > v_invalid
-    if tcvn3 and (not vni or t_valid >= v_valid):
-        return "tcvn3"
-    return "vni" if vni else None
+    if tcvn3 and vni:
+        return "tcvn3" if (t_valid, t_strong) >= (v_valid, v_strong) else "vni"
+    return "tcvn3" if tcvn3 else "vni" if vni else None
 
 
 def tcvn3_to_unicode(s: str, *, upper: bool = False) -> str:
@@ -446,12 +476,15 @@ def _coerce_to_text(raw: object) -> tuple[str, str]:
 def clean_text(raw: object, *, font: str | None = None) -> Parsed:
     """Clean one text cell: legacy conversion, NFC, Đ look-alikes, invisible characters, spaces.
 
-    Order matters: the legacy encodings are decided on the untouched string (U+00AD is the TCVN3
-    letter ư), then NFC, then hygiene.  ``font`` is the cell's font name when the reader has it: a
-    ``.Vn…`` font forces TCVN3, a ``VNI-…`` font forces VNI (for non-ASCII text without real
-    Unicode Vietnamese), and a ``.Vn…H`` capitals font upper-cases the result.  Without a font, TCVN3
-    text whose ASCII letters are all capitals is assumed to come from a capitals font.
-    Empty results give ``value=None`` (still ok).
+    Order matters: control and zero-width characters are removed first (they would split words),
+    then the legacy encoding is decided on text whose soft hyphens are untouched (U+00AD is the
+    TCVN3 letter ư), then NFC, Đ look-alikes and spaces.
+
+    ``font`` is the cell's font name when the reader has it: a ``.Vn…`` font forces TCVN3 and a
+    ``VNI-…`` font forces VNI (for non-ASCII text without real Unicode Vietnamese), and a ``.Vn…H``
+    capitals font upper-cases the result.  Without a font, TCVN3 text in which no ASCII letter is
+    lower case and a word mixes capitals with lower-case codes ("CéNG") is taken as a capitals font.
+    Non-text cells are turned into text (note ``coerced``).  Empty results give ``value=None``.
     """
     cls = raw.__class__
     if cls is str:
@@ -478,6 +511,12 @@ def clean_text(raw: object, *, font: str | None = None) -> Parsed:
 
 def _clean_unicode(s: str, font: str | None, notes: list[str], detail: str) -> Parsed:
     original = s
+    # Controls and zero-width characters go first so they cannot split a legacy word; the soft
+    # hyphen is not among them.
+    s = _fold_newlines(s)
+    if _INVISIBLE.search(s):
+        s = _INVISIBLE.sub("", s)
+        notes.append("control_chars")
     encoding = None
     if not _REAL_VN.search(s):
         encoding = _font_encoding(font) or detect_legacy(s)
@@ -496,10 +535,6 @@ def _clean_unicode(s: str, font: str | None, notes: list[str], detail: str) -> P
     if "Ð" in s or "ð" in s:
         s = s.translate(_ETH_MAP)
         notes.append("eth_lookalike")
-    s = _fold_newlines(s)
-    if _INVISIBLE.search(s):
-        s = _INVISIBLE.sub("", s)
-        notes.append("control_chars")
     s = _tidy_spaces(s.translate(_SPACE_MAP))
     return Parsed(s or None, True, tuple(notes), detail)
 
@@ -522,31 +557,36 @@ def is_blank(raw: object) -> bool:
     return not _INVISIBLE.sub("", s).strip()
 
 
-_D_MAP = {ord("Đ"): "d", ord("đ"): "d", ord("Ð"): "d", ord("ð"): "d"}
+# Letters with no decomposition: Đ/đ and their look-alikes, and the Latin-1 letters that would
+# otherwise survive into a key (and could read as TCVN3 codes if the key were normalised again).
+_KEY_LETTERS = {ord("Đ"): "d", ord("đ"): "d", ord("Ð"): "d", ord("ð"): "d", ord("\u00ad"): None,
+                ord("Æ"): "ae", ord("æ"): "ae", ord("Ø"): "o", ord("ø"): "o", ord("Þ"): "th", ord("þ"): "th"}
 _NON_ALNUM = re.compile(r"[\W_]+")
-_FORMAT_CHARS = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 @lru_cache(maxsize=16384)
 def normalize_key(s: str) -> str:
     """Accent-, case- and spacing-insensitive key for matching labels and agency names.
 
-    NFC → legacy conversion if detected → Đ/đ (and look-alikes Ð/ð) → d → strip combining marks →
-    casefold → every run of non-alphanumerics becomes one space.  Cached: labels repeat in every file.
+    NFC → drop zero-width characters → legacy conversion if detected → Đ/đ (and look-alikes Ð/ð)
+    → d → strip combining marks → casefold → every run of non-alphanumerics becomes one space.
+    The decomposition is NFKD rather than NFD so that full-width digits, ligatures and superscripts
+    match their plain forms; the few undecomposable Latin-1 letters (æ ø þ) are spelled out, which
+    keeps keys stable when normalised twice.  Cached: labels repeat in every file.
     """
     if not s:
         return ""
     if s.isascii():
         return _NON_ALNUM.sub(" ", s.lower()).strip()
-    s = unicodedata.normalize("NFC", s)
+    s = _INVISIBLE.sub("", unicodedata.normalize("NFC", s))
     encoding = detect_legacy(s)
     if encoding == "tcvn3":
         s = tcvn3_to_unicode(s)
     elif encoding == "vni":
         s = vni_to_unicode(s)
-    s = _FORMAT_CHARS.sub("", s.translate(_D_MAP))
-    s = "".join(ch for ch in unicodedata.normalize("NFD", s) if unicodedata.category(ch) != "Mn")
-    return _NON_ALNUM.sub(" ", s.casefold()).strip()
+    s = unicodedata.normalize("NFKD", s.translate(_KEY_LETTERS))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
+    return _NON_ALNUM.sub(" ", s.translate(_KEY_LETTERS)).strip()
 
 
 # ---------------------------------------------------------------------------------------------------
