@@ -455,7 +455,9 @@ class _Builder:
         return Field(
             id=field_id, vi=_text(data, "vi", where), en=_text(data, "en", where), type=field_type,
             sheet=sheet_id, section=section_id, kind=kind,
-            unit=str(data.get("unit") or _DEFAULT_UNITS.get(field_type, "")),
+            # A computed field takes the default unit of what it shows (a money total is in triệu đồng).
+            unit=str(data.get("unit") or _DEFAULT_UNITS.get(
+                data.get("format", "dec") if field_type == "computed" else field_type, "")),
             required=bool(data.get("required", False)), prefilled=bool(data.get("prefilled", False)),
             min=low, max=high, warn_min=data.get("warn_min"), warn_max=data.get("warn_max"), choices=choices,
             formula=formula, format=data.get("format", "dec") if field_type == "computed" else None,
