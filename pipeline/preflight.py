@@ -1,0 +1,925 @@
+"""Preflight: decide from the bytes alone whether a received file may be handed to a parser.
+
+Runs before openpyxl, pandas or calamine touch a file (reliability notes §0.2, §0.10, §6.1). The parsers
+decide the format by extension or by their own sniffing, and have no guard against ZIP bombs, dimension
+bombs or (without defusedxml) entity expansion, so this module looks at the container itself:
+
+1. name rules (Office ``~$`` owner files, dotfiles, ``.tmp``, ``Thumbs.db``) → skipped, not a return;
+2. size (empty, over the limit);
+3. magic bytes → ZIP (xlsx/xlsm/ods), OLE compound file (xls, or an encrypted OOXML), or something else;
+4. ZIP: member count, duplicate names, encryption flags, overlapping members, declared sizes and ratios,
+   then one streamed pass over every member that checks its CRC with a bounded output size and looks at
+   the first 4 KB of each XML part (DOCTYPE/ENTITY, the sheet's ``<dimension>``);
+5. OLE: a minimal directory walk ([MS-CFB]) for the stream names, and the BIFF FILEPASS record.
+
+Stdlib only and no XML parser: a hostile file costs no more than a normal one. No exception escapes
+``check_file``; anything unexpected becomes FILE_CORRUPT (and is logged for the operator).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import logging
+import math
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from pipeline.issues import Issue, Severity, format_number, issue
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+
+_HEAD = 4096  # bytes of each XML part looked at: the prolog and <dimension> are always near the top
+_SMALL_READ = 64 * 1024  # bound for reading small identifying parts ([Content_Types].xml, mimetype, manifest)
+_IN_CHUNK = 64 * 1024  # compressed bytes fed to zlib at a time, so unconsumed_tail copies stay small
+_OUT_CHUNK = 256 * 1024  # decompressed bytes produced at a time: memory stays bounded whatever the ratio
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Ceilings for one return. The real form is ~50 KB; each limit is orders of magnitude above a normal
+    return and orders below what exhausts a parser's memory (notes §0.2: 778 KB → 4.47 GB RSS)."""
+
+    max_file_bytes: int = 25 * MiB
+    max_members: int = 2000
+    max_total_uncompressed: int = 200 * MiB
+    max_part_uncompressed: int = 64 * MiB
+    max_ratio: float = 200  # per part, only for parts over 1 MiB: small XML legitimately compresses well
+    max_dimension_cells: int = 5_000_000  # rows × cols of a sheet's <dimension ref>
+    max_rows: int = 100_000
+
+
+DEFAULT_LIMITS = Limits()
+_RATIO_FLOOR = MiB
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """What the bytes are and whether a parser may open them.
+
+    ``format`` is the spreadsheet format the bytes show ("xlsx", "xlsm", "xls", "ods"), or None when they
+    show none; it can be set together with an ERROR (a password-protected .xls is still "xls")."""
+
+    format: str | None
+    skip: bool
+    issues: tuple[Issue, ...]
+    has_macros: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.format is not None and not any(i.severity is Severity.ERROR for i in self.issues)
+
+
+# --------------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------------
+
+
+def check_file(data: bytes, name: str, *, limits: Limits = DEFAULT_LIMITS) -> Preflight:
+    """Classify ``data`` (the whole file) and list FILE_* issues. ``name`` is only used for the skip
+    rules and in messages: the format is decided from the bytes."""
+    found = _Findings(name)
+    try:
+        _run_checks(data, found, limits)
+    except _Stop:
+        pass
+    except Exception:  # the guard must never be what crashes on a hostile file
+        log.warning("preflight: unexpected failure on %r", name, exc_info=True)
+        found.add("FILE_CORRUPT", reason="structure")
+    return found.result()
+
+
+def check_path(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> Preflight:
+    """Read at most ``limits.max_file_bytes + 1`` bytes of ``path`` and check them. Messages carry the
+    base name only: a server path must not reach an agency's feedback (notes §0.1)."""
+    name = os.path.basename(os.fspath(path))
+    found = _Findings(name)
+    if _skipped_by_name(found):  # an owner file may be locked by Excel: no need to open it at all
+        return found.result()
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(limits.max_file_bytes + 1) if size <= limits.max_file_bytes else None
+    except FileNotFoundError:
+        found.add("FILE_VANISHED", name=name)
+        return found.result()
+    except OSError as exc:  # locked by Excel on a share, no permission, a directory…: retried next run
+        found.add("FILE_UNREADABLE", reason=type(exc).__name__)
+        return found.result()
+    if data is None:  # the real size, reported without reading 25 MB+ into memory
+        found.add("FILE_TOO_LARGE", size_mb=_mb_up(size), limit_mb=_mb(limits.max_file_bytes))
+        return found.result()
+    return check_file(data, name, limits=limits)
+
+
+# --------------------------------------------------------------------------------------------------
+# Collecting findings: a check either returns, adds a warning, or stops with an error
+# --------------------------------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Raised after an ERROR is recorded: later checks would read what should not be read."""
+
+
+@dataclass
+class _Findings:
+    name: str
+    format: str | None = None
+    skip: bool = False
+    has_macros: bool = False
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(self, code: str, **context: object) -> None:
+        if "kind" in context:  # the kind of file is shown to agencies: say it in their language too
+            context["kind_vi"] = _KIND_VI.get(str(context["kind"]), context["kind"])
+            context["kind_en"] = context["kind"]
+        self.issues.append(issue(code, file=self.name, context=dict(context)))
+
+    def stop(self, code: str, **context: object) -> NoReturn:
+        self.add(code, **context)
+        raise _Stop
+
+    def result(self) -> Preflight:
+        return Preflight(self.format, self.skip, tuple(self.issues), self.has_macros)
+
+
+def _run_checks(data: bytes, found: _Findings, limits: Limits) -> None:
+    if _skipped_by_name(found):
+        return
+    _check_size(data, found, limits)
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        _check_zip(data, found, limits)
+    elif data.startswith(_OLE_MAGIC):
+        _check_ole(data, found)
+    else:
+        found.stop("FILE_NOT_SPREADSHEET", kind=_other_kind(data))
+
+
+# --------------------------------------------------------------------------------------------------
+# 1–2. Name and size
+# --------------------------------------------------------------------------------------------------
+
+_SKIP_NAMES = {
+    "thumbs.db": "Windows thumbnail cache",
+    "ehthumbs.db": "Windows thumbnail cache",
+    "desktop.ini": "Windows folder settings",
+}
+# Files the department's own tools leave beside the returns (a sample manifest, notes, logs): skipped and
+# listed. Documents an agency might send instead of the form (.pdf, .doc, .zip…) are NOT here: they are
+# refused with a message, so the agency is asked for the form.
+_SKIP_EXTENSIONS = {".json": "JSON", ".md": "text notes", ".log": "log file", ".ini": "settings file",
+                    ".lock": "lock file", ".sqlite": "database", ".bak": "backup file"}
+_KIND_VI = {
+    "Windows thumbnail cache": "tệp ảnh thu nhỏ của Windows",
+    "Windows folder settings": "tệp cấu hình thư mục của Windows",
+    "hidden file": "tệp ẩn",
+    "temporary file": "tệp tạm",
+    "JSON": "tệp dữ liệu JSON",
+    "text notes": "tệp ghi chú",
+    "log file": "tệp nhật ký",
+    "settings file": "tệp cấu hình",
+    "lock file": "tệp khóa",
+    "database": "cơ sở dữ liệu",
+    "backup file": "tệp sao lưu",
+    "PDF": "tệp PDF",
+    "unknown binary": "tệp nhị phân không rõ loại",
+    "ZIP": "tệp nén ZIP",
+    "Word .docx": "văn bản Word .docx",
+    "Word .doc": "văn bản Word .doc",
+    "PowerPoint .pptx": "bản trình chiếu PowerPoint .pptx",
+    "PowerPoint .ppt": "bản trình chiếu PowerPoint .ppt",
+    "Excel binary .xlsb": "sổ Excel nhị phân .xlsb",
+    "OpenDocument (not a spreadsheet)": "tài liệu OpenDocument (không phải bảng tính)",
+    "Outlook message (.msg)": "thư Outlook (.msg)",
+    "Office document (OLE)": "tài liệu Office (OLE)",
+    "Excel 2.x–4.0 (.xls)": "bảng tính Excel 2.x–4.0 (.xls) quá cũ",
+    "HTML": "trang HTML",
+    "CSV/text": "văn bản CSV",
+    "XML Spreadsheet 2003": "bảng tính XML 2003",
+    "XML": "tệp XML",
+    "MHTML web archive": "trang web lưu trữ MHTML",
+}
+
+
+def _skipped_by_name(found: _Findings) -> bool:
+    base = found.name.replace("\\", "/").rsplit("/", 1)[-1]
+    if base.startswith("~$"):  # Excel/Word owner file: 165 bytes of user name, exists while a file is open
+        found.skip = True
+        found.add("FILE_OWNER_LOCK", name=base)
+        return True
+    kind = _SKIP_NAMES.get(base.lower())
+    if kind is None and base.startswith("."):  # .DS_Store, macOS "._x.xlsx" resource forks, editor files
+        kind = "hidden file"
+    if kind is None and base.lower().endswith(".tmp"):  # Office's save-in-progress files
+        kind = "temporary file"
+    if kind is None:
+        kind = _SKIP_EXTENSIONS.get(os.path.splitext(base)[1].lower())
+    if kind is None:
+        return False
+    found.skip = True
+    found.add("FILE_SKIPPED", name=base, kind=kind)
+    return True
+
+
+def _check_size(data: bytes, found: _Findings, limits: Limits) -> None:
+    if not data:
+        found.stop("FILE_EMPTY")
+    if len(data) > limits.max_file_bytes:
+        found.stop("FILE_TOO_LARGE", size_mb=_mb_up(len(data)), limit_mb=_mb(limits.max_file_bytes))
+
+
+def _mb(size: int) -> float:
+    return round(size / MiB, 1 if size >= MiB else 3)
+
+
+def _mb_text(size: int) -> str:
+    return f"{format_number(_mb_up(size))} MB"
+
+
+def _mb_up(size: int) -> float:
+    """Rounded up, so a file 1 byte over a 25 MB limit does not read '25 MB (limit 25 MB)'."""
+    digits = 10 if size >= MiB else 1000
+    return math.ceil(size / MiB * digits) / digits
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Content that is neither ZIP nor OLE: name what it is, for the message
+# --------------------------------------------------------------------------------------------------
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BINARY_KINDS = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"II*\x00", "TIFF image"),
+    (b"MM\x00*", "TIFF image"),
+    (b"Rar!\x1a\x07", "RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"{\\rtf", "RTF document"),
+)
+_BIFF_BOF = frozenset({0x0009, 0x0209, 0x0409, 0x0809})  # BOF record ids of BIFF2…BIFF8
+_TEXT_CONTROLS = frozenset(range(32)) - {9, 10, 12, 13, 26}  # tab, LF, FF, CR and DOS EOF are text
+
+
+def _other_kind(data: bytes) -> str:
+    head = data[:_HEAD]
+    if b"%PDF-" in head[:1024]:  # the PDF header may follow up to 1 KB of junk
+        return "PDF"
+    for magic, kind in _BINARY_KINDS:
+        if head.startswith(magic):
+            return kind
+    if _is_standalone_biff(head):
+        return "Excel 2.x–4.0 (.xls)"
+    return _text_kind(head) or "unknown binary"
+
+
+def _is_standalone_biff(head: bytes) -> bool:
+    """Pre-Excel-5 worksheets are bare BIFF records (no OLE container); no reader here supports them."""
+    if len(head) < 8:
+        return False
+    record, length = struct.unpack_from("<HH", head)
+    return record in _BIFF_BOF and 4 <= length <= 16
+
+
+def _text_kind(head: bytes) -> str | None:
+    text = _decode_text(head)
+    if text is None:
+        return None
+    low = text.lstrip("\ufeff \t\r\n").lower()
+    if low.startswith("<") and (
+        "urn:schemas-microsoft-com:office:spreadsheet" in low or 'progid="excel.sheet"' in low
+    ):
+        return "XML Spreadsheet 2003"
+    if low.startswith(("<!doctype html", "<html", "<head", "<body", "<table", "<meta", "<style")):
+        return "HTML"  # Excel's "Web Page" export, or a web report saved as .xls
+    if low.startswith("<?xml"):
+        return "HTML" if "<html" in low else "XML"
+    if low.startswith("mime-version:") or "\nmime-version:" in low[:1024]:
+        return "MHTML web archive"  # Excel's "Single File Web Page"
+    return "CSV/text"
+
+
+def _decode_text(head: bytes) -> str | None:
+    """The head as text if it plausibly is text (UTF-8, UTF-16 with BOM, or a legacy 8-bit code page such as
+    TCVN3/cp1258), else None."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = head[: len(head) & ~1].decode("utf-16", "replace")
+    elif b"\x00" in head:
+        return None
+    else:
+        # final=False: the 4 KB cut may split a multi-byte character; other invalid UTF-8 means a legacy
+        # 8-bit code page, which is still text
+        try:
+            text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+        except UnicodeDecodeError:
+            text = head.decode("latin-1")
+    controls = sum(1 for ch in text if ord(ch) in _TEXT_CONTROLS)
+    return text if controls <= len(text) // 20 else None
+
+
+# --------------------------------------------------------------------------------------------------
+# 4–7. ZIP containers: xlsx, xlsm, ods (and docx or a plain ZIP, which are refused)
+# --------------------------------------------------------------------------------------------------
+
+_ZIP_ENCRYPTED = 0x01 | 0x40  # traditional PKWARE encryption, strong encryption
+_ZIP_PATCHED = 0x20  # "compressed patched data": zipfile refuses it, Excel never writes it
+_ZIP_UTF8_NAME = 0x800
+_XML_SUFFIXES = (".xml", ".rels", ".vml", ".rdf")
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_WORKBOOK_CONTENT_TYPES = (  # the main part of .xlsx/.xlsm/.xltx/.xltm, whatever the part is called
+    b"spreadsheetml.sheet.main+xml",
+    b"spreadsheetml.template.main+xml",
+    b"ms-excel.sheet.macroenabled.main+xml",
+    b"ms-excel.template.macroenabled.main+xml",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A ZIP member as zipfile's central directory describes it, with its compressed bytes located."""
+
+    info: zipfile.ZipInfo
+    key: str  # the OPC part name as compared: '/'-separated, no leading '/', ASCII case-insensitive
+    flags: int  # central and local general-purpose flags together: a reader may trust either
+    start: int  # offset of the compressed data
+    data: memoryview
+
+
+def _check_zip(data: bytes, found: _Findings, limits: Limits) -> None:
+    _check_declared_member_count(data, found, limits)
+    infos, start_dir = _open_zip(data, found)
+    _check_member_count(len(infos), found, limits)
+    found.format = _format_from_names(info.filename.lower() for info in infos)  # refined by _classify_zip
+    keys = _check_duplicates(infos, found)
+    view = memoryview(data)
+    parts = {key: _locate(view, info, key, found) for key, info in zip(keys, infos, strict=True)}
+    _check_zip_encryption(parts, found)
+    _check_methods(parts.values(), found)
+    _classify_zip(parts, found)
+    _check_declared_sizes(parts.values(), found, limits)
+    _check_overlaps(parts.values(), start_dir, found)
+    _verify_members(parts.values(), found, limits)
+
+
+def _check_declared_member_count(data: bytes, found: _Findings, limits: Limits) -> None:
+    """Read the entry count from the end-of-central-directory record before zipfile builds one ZipInfo per
+    entry: a 25 MB flood holds ~500,000 of them."""
+    eocd = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    if eocd < 0 or eocd + 22 > len(data):
+        return  # zipfile will report the damage
+    (count,) = struct.unpack_from("<H", data, eocd + 10)
+    if count != 0xFFFF and count > limits.max_members:  # 0xFFFF: ZIP64, zipfile reads the real count
+        found.stop("FILE_ZIP_BOMB", reason=f"{count} parts, limit {limits.max_members}")
+
+
+def _open_zip(data: bytes, found: _Findings) -> tuple[list[zipfile.ZipInfo], int]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return archive.infolist(), archive.start_dir
+    except Exception:  # zipfile raises a dozen types on damaged input (BadZipFile, ValueError, struct.error…)
+        found.stop("FILE_CORRUPT", reason="zip")
+
+
+def _check_member_count(count: int, found: _Findings, limits: Limits) -> None:
+    if count == 0:  # a 22-byte empty ZIP is what an interrupted save leaves behind (notes §0.8)
+        found.stop("FILE_CORRUPT", reason="empty zip")
+    if count > limits.max_members:
+        found.stop("FILE_ZIP_BOMB", reason=f"{count} parts, limit {limits.max_members}")
+
+
+def _check_duplicates(infos: list[zipfile.ZipInfo], found: _Findings) -> list[str]:
+    """Two members with one name are read differently by different tools (notes §0.6). OPC part names are
+    ASCII case-insensitive, so 'XL/Workbook.xml' duplicates 'xl/workbook.xml'."""
+    keys = [info.filename.replace("\\", "/").lstrip("/").lower() for info in infos]
+    seen: set[str] = set()
+    for key, info in zip(keys, infos, strict=True):
+        if key in seen:
+            found.stop("FILE_DUPLICATE_PARTS", part=info.filename)
+        seen.add(key)
+    return keys
+
+
+def _locate(view: memoryview, info: zipfile.ZipInfo, key: str, found: _Findings) -> _Part:
+    """Find the member's compressed bytes through its local header, with zipfile's own consistency checks
+    (signature, same name as the central directory) plus bounds."""
+    offset = info.header_offset
+    if offset < 0 or offset + 30 > len(view) or view[offset : offset + 4] != b"PK\x03\x04":
+        found.stop("FILE_CORRUPT", reason=f"{info.filename}: header")
+    flags, name_len, extra_len = struct.unpack_from("<H18xHH", view, offset + 6)
+    if view[offset + 30 : offset + 30 + name_len] != _encoded_name(info.orig_filename, flags):
+        found.stop("FILE_CORRUPT", reason=f"{info.filename}: header")
+    start = offset + 30 + name_len + extra_len
+    end = start + info.compress_size
+    if end > len(view):
+        found.stop("FILE_CORRUPT", reason=f"{info.filename}: truncated")
+    return _Part(info, key, info.flag_bits | flags, start, view[start:end])
+
+
+def _encoded_name(name: str, local_flags: int) -> bytes | None:
+    """The local header's name bytes that zipfile would accept (it decodes them with the local UTF-8 flag
+    and compares). Both codecs are one-to-one, so comparing encoded bytes is the same test, and cheaper."""
+    if name.isascii():
+        return name.encode("ascii")
+    try:
+        return name.encode("utf-8" if local_flags & _ZIP_UTF8_NAME else "cp437")
+    except UnicodeEncodeError:
+        return None
+
+
+def _check_zip_encryption(parts: dict[str, _Part], found: _Findings) -> None:
+    if any(part.flags & _ZIP_ENCRYPTED for part in parts.values()):
+        found.stop("FILE_ENCRYPTED")
+
+
+def _check_methods(parts: Iterable[_Part], found: _Findings) -> None:
+    """Excel writes only stored and deflated members; anything else (bzip2, LZMA, patched data) would be
+    read by zipfile but not by Excel, so the agency's copy is not what a parser here would see."""
+    for part in parts:
+        method = part.info.compress_type
+        if part.flags & _ZIP_PATCHED or method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            found.stop("FILE_CORRUPT", reason=f"{part.info.filename}: compression method {method}")
+
+
+def _format_from_names(names: Iterable[str]) -> str | None:
+    """A first guess from the member names alone, for files refused before their content is read."""
+    names = set(names)
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "mimetype" in names and "content.xml" in names:
+        return "ods"
+    return None
+
+
+def _classify_zip(parts: dict[str, _Part], found: _Findings) -> None:
+    content_types = _read_part(parts, "[content_types].xml", found).lower()
+    if "xl/workbook.xml" in parts or any(ct in content_types for ct in _WORKBOOK_CONTENT_TYPES):
+        found.format = "xlsx"
+        if _ooxml_has_macros(parts, content_types):
+            found.format = "xlsm"  # decided by content: an .xlsx name does not make VBA go away
+            _flag_macros(found)
+        return
+    if _is_ods(parts, found):
+        found.format = "ods"
+        _check_ods_encryption(parts, found)
+        if _ods_has_macros(parts):
+            _flag_macros(found)
+        return
+    found.format = None
+    found.stop("FILE_NOT_SPREADSHEET", kind=_zip_kind(parts, content_types))
+
+
+def _ooxml_has_macros(parts: dict[str, _Part], content_types: bytes) -> bool:
+    """VBA (vbaProject.bin, wherever the relationship points) or Excel 4.0 macro sheets (XLM)."""
+    if b"macroenabled" in content_types or b"vbaproject" in content_types:
+        return True
+    return any(key.endswith("vbaproject.bin") or key.startswith("xl/macrosheets/") for key in parts)
+
+
+def _is_ods(parts: dict[str, _Part], found: _Findings) -> bool:
+    if "mimetype" in parts:
+        return _read_part(parts, "mimetype", found, limit=128).strip().startswith(_ODS_MIMETYPE)
+    # the mimetype member is optional: fall back on the body element of content.xml
+    return "content.xml" in parts and b"<office:spreadsheet" in _read_part(parts, "content.xml", found)
+
+
+def _check_ods_encryption(parts: dict[str, _Part], found: _Findings) -> None:
+    """ODF encrypts members itself (no ZIP flag); the manifest lists them with <manifest:encryption-data>."""
+    if b"encryption-data" in _read_part(parts, "meta-inf/manifest.xml", found):
+        found.stop("FILE_ENCRYPTED")
+
+
+def _ods_has_macros(parts: dict[str, _Part]) -> bool:
+    """LibreOffice Basic modules live under Basic/<library>/; script-lb/lc.xml alone are empty indexes."""
+    return any(
+        key.startswith(("basic/", "scripts/")) and not key.endswith(("/", "script-lb.xml", "script-lc.xml"))
+        for key in parts
+    )
+
+
+def _flag_macros(found: _Findings) -> None:
+    found.has_macros = True
+    found.add("FILE_MACROS")
+
+
+def _zip_kind(parts: dict[str, _Part], content_types: bytes) -> str:
+    if "word/document.xml" in parts:
+        return "Word .docx"
+    if "ppt/presentation.xml" in parts:
+        return "PowerPoint .pptx"
+    if "xl/workbook.bin" in parts or b"sheet.binary.macroenabled.main" in content_types:
+        return "Excel binary .xlsb"
+    if "mimetype" in parts and "content.xml" in parts:
+        return "OpenDocument (not a spreadsheet)"
+    return "ZIP"
+
+
+def _check_declared_sizes(parts: Iterable[_Part], found: _Findings, limits: Limits) -> None:
+    """Refuse on the central directory's numbers, before anything is decompressed (Python docs,
+    zipfile 'Decompression pitfalls'). The streamed pass below makes sure the numbers were not lies."""
+    total = 0
+    for part in parts:
+        info = part.info
+        if info.file_size > limits.max_part_uncompressed:
+            found.stop("FILE_ZIP_BOMB", reason=f"{info.filename}: {_mb_text(info.file_size)}")
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _RATIO_FLOOR and ratio > limits.max_ratio:
+            found.stop("FILE_ZIP_BOMB", reason=f"{info.filename}: {ratio:.0f}:1")
+        total += info.file_size
+    if total > limits.max_total_uncompressed:
+        found.stop("FILE_ZIP_BOMB", reason=f"total {_mb_text(total)}")
+
+
+def _check_overlaps(parts: Iterable[_Part], start_dir: int, found: _Findings) -> None:
+    """Members whose data overlap (or run into the central directory) are the 'overlapping files' ZIP
+    bomb: many entries inflate the same bytes. Python 3.11's zipfile does not detect it."""
+    ordered = sorted(parts, key=lambda p: p.info.header_offset)
+    for current, following in zip(ordered, [*ordered[1:], None], strict=True):
+        limit = following.info.header_offset if following else start_dir
+        if current.start + current.info.compress_size > limit:
+            found.stop("FILE_ZIP_BOMB", reason="overlapping parts")
+
+
+def _verify_members(parts: Iterable[_Part], found: _Findings, limits: Limits) -> None:
+    budget = limits.max_total_uncompressed
+    for part in parts:
+        head, produced = _stream_member(part, budget, found)
+        budget -= produced
+        if part.key.endswith(_XML_SUFFIXES) or _looks_like_xml(head):
+            _check_xml_head(part, head, found, limits)
+
+
+def _stream_member(part: _Part, budget: int, found: _Findings) -> tuple[bytes, int]:
+    """Decompress the whole member in bounded chunks to check its CRC; keep the first 4 KB. Stops as soon
+    as the output exceeds the declared size or the run's budget, so a lying header cannot force a large
+    allocation."""
+    info = part.info
+    head = b""
+    produced = 0
+    crc = 0
+    try:
+        for chunk in _member_chunks(part):
+            produced += len(chunk)
+            if produced > info.file_size:
+                found.stop("FILE_ZIP_BOMB", reason=f"{info.filename}: more data than declared")
+            if produced > budget:  # only reachable if the declared-size checks above were relaxed
+                found.stop("FILE_ZIP_BOMB", reason="total size over the limit")
+            if len(head) < _HEAD:
+                head += bytes(chunk[: _HEAD - len(head)])
+            crc = zlib.crc32(chunk, crc)
+    except (zlib.error, _Truncated):
+        found.stop("FILE_CORRUPT", reason=f"{info.filename}: deflate")
+    if produced != info.file_size:
+        found.stop("FILE_CORRUPT", reason=f"{info.filename}: truncated")
+    if crc != info.CRC:
+        found.stop("FILE_CORRUPT", reason=f"{info.filename}: CRC")
+    return head, produced
+
+
+class _Truncated(Exception):
+    """The deflate stream ended before its end-of-stream marker."""
+
+
+def _member_chunks(part: _Part) -> Iterator[bytes | memoryview]:
+    data = part.data
+    if part.info.compress_type == zipfile.ZIP_STORED:
+        for start in range(0, len(data), _OUT_CHUNK):
+            yield data[start : start + _OUT_CHUNK]
+        return
+    yield from _inflate(data)
+
+
+def _inflate(data: memoryview) -> Iterator[bytes]:
+    """Raw deflate, at most _OUT_CHUNK bytes of output per step whatever the compression ratio."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    for start in range(0, len(data), _IN_CHUNK):
+        pending: bytes | memoryview = data[start : start + _IN_CHUNK]
+        while pending and not inflater.eof:
+            out = inflater.decompress(pending, _OUT_CHUNK)
+            if not out and len(inflater.unconsumed_tail) == len(pending):
+                raise _Truncated  # no progress: zlib needs input it will never get
+            pending = inflater.unconsumed_tail
+            if out:
+                yield out
+        if inflater.eof:
+            return
+    while not inflater.eof:  # output zlib still holds after the last input byte
+        out = inflater.decompress(b"", _OUT_CHUNK)
+        if not out:
+            raise _Truncated
+        yield out
+
+
+def _read_part(parts: dict[str, _Part], key: str, found: _Findings, limit: int = _SMALL_READ) -> bytes:
+    """The first ``limit`` decompressed bytes of a member ('' when absent): for identifying the format."""
+    part = parts.get(key)
+    if part is None:
+        return b""
+    out = bytearray()
+    try:
+        for chunk in _member_chunks(part):
+            out += chunk[: limit - len(out)]
+            if len(out) >= limit:
+                break
+    except (zlib.error, _Truncated):
+        found.stop("FILE_CORRUPT", reason=f"{part.info.filename}: deflate")
+    return bytes(out)
+
+
+# --- the first 4 KB of an XML part -------------------------------------------------------------------
+
+_DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*?\sref\s*=\s*[\"']([^\"']{1,40})[\"']")
+_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?")
+_PROLOG = re.compile(rb"(?:\s|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)  # whitespace, declaration, PIs, comments
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    """Parsers find parts through relationships, not names: a sheet stored as 'xl/data/s1.bin' is read
+    as XML all the same, so content that starts like XML is checked whatever the part is called."""
+    start = head[:64].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
+    return start.startswith(b"<")
+
+
+def _check_xml_head(part: _Part, head: bytes, found: _Findings, limits: Limits) -> None:
+    markup = _ascii_markup(head)
+    complete = part.info.file_size <= len(head)
+    if _declares_entities(markup, complete):
+        found.stop("FILE_XML_ENTITIES", part=part.info.filename)
+    _check_dimension(markup, part.info.filename, found, limits)  # any part: a sheet may be renamed
+
+
+def _ascii_markup(head: bytes) -> bytes:
+    """The head with its markup in ASCII: UTF-16 (which expat accepts, found by BOM or by its '<' pattern)
+    is transcoded; anything else is ASCII-compatible already and is searched as bytes, undecoded."""
+    if head.startswith((codecs.BOM_UTF16_LE, b"<\x00")):
+        return head[: len(head) & ~1].decode("utf-16-le", "replace").lstrip("\ufeff").encode()
+    if head.startswith((codecs.BOM_UTF16_BE, b"\x00<")):
+        return head[: len(head) & ~1].decode("utf-16-be", "replace").lstrip("\ufeff").encode()
+    return head[3:] if head.startswith(codecs.BOM_UTF8) else head
+
+
+def _declares_entities(markup: bytes, complete: bool) -> bool:
+    """A DOCTYPE (and with it any ENTITY) can only stand in the prolog, right before the root element, so
+    the check skips the prolog (declaration, PIs, comments) and looks at what comes next. Excel's prolog
+    is one line; one that runs past the head is refused rather than read further, because a comment of any
+    length could push a DOCTYPE out of the window."""
+    if b"<!DOCTYPE" in markup:  # anywhere in the head, as a second net (case-sensitive, as XML is)
+        return True
+    prolog = _PROLOG.match(markup)  # '*': always matches, possibly empty
+    rest = markup[prolog.end() :] if prolog else markup
+    if not rest or rest.startswith((b"<?", b"<!--")):  # the head ended inside the prolog
+        return not complete
+    return rest.startswith(b"<!")  # <!DOCTYPE, <!ENTITY, in any spelling
+
+
+def _check_dimension(markup: bytes, part_name: str, found: _Findings, limits: Limits) -> None:
+    """The <dimension> decides how much openpyxl and pandas allocate (notes §0.2: a 1.6 KB file declaring
+    A1:XFD1048576 drove pandas to MemoryError). A ref that does not parse is left to the reader."""
+    at = markup.find(b"dimension")  # a plain search first: the regex alone is slow over 4 KB of markup
+    match = _DIMENSION.search(markup, max(0, at - 40)) if at >= 0 else None
+    text = match.group(1).decode("latin-1").strip() if match else ""
+    ref = _REF.fullmatch(text)
+    if not ref:
+        return
+    col1, row1 = _column_number(ref.group(1)), int(ref.group(2))
+    col2, row2 = _column_number(ref.group(3) or ref.group(1)), int(ref.group(4) or ref.group(2))
+    rows, cols = abs(row2 - row1) + 1, abs(col2 - col1) + 1
+    if rows > limits.max_rows or rows * cols > limits.max_dimension_cells:
+        found.stop("FILE_DIMENSION_BOMB", sheet=part_name, ref=text)
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+# --------------------------------------------------------------------------------------------------
+# OLE compound files: .xls (BIFF), encrypted OOXML, .doc and others
+# --------------------------------------------------------------------------------------------------
+
+_ENDOFCHAIN = 0xFFFFFFFE
+_MAXREGSECT = 0xFFFFFFFA
+_NOSTREAM = 0xFFFFFFFF
+_FILEPASS = 0x002F
+_BIFF_EOF = 0x000A
+_BIFF_SCAN_RECORDS = 32  # FILEPASS follows the globals' BOF directly; a few records of slack
+_OLE_MAX_ENTRIES = 10_000  # a workbook has ~10 directory entries; far more is a crafted file
+_OLE_STREAM, _OLE_STORAGE, _OLE_ROOT = 2, 1, 5
+
+
+class _Broken(Exception):
+    """The compound file's own structure is inconsistent (truncated, loops, out-of-range sectors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _OleEntry:
+    name: str
+    kind: int
+    start: int
+    size: int
+    left: int  # siblings and first child: directory entry numbers (a red-black tree per storage)
+    right: int
+    child: int
+
+
+def _check_ole(data: bytes, found: _Findings) -> None:
+    try:
+        cfb = _Cfb(data)
+        entries = cfb.root_children()
+    except (_Broken, struct.error):
+        found.stop("FILE_CORRUPT", reason="ole")
+    streams = {e.name.lower(): e for e in entries if e.kind == _OLE_STREAM}
+    storages = {e.name.lower() for e in entries if e.kind == _OLE_STORAGE}
+    if "encryptioninfo" in streams or "encryptedpackage" in streams:
+        found.stop("FILE_ENCRYPTED")  # a password-protected .xlsx/.xlsm is an OLE file (MS-OFFCRYPTO)
+    book = streams.get("workbook") or streams.get("book")  # BIFF8 (Excel 97+) / BIFF5 (Excel 5–95)
+    if book is None:
+        found.stop("FILE_NOT_SPREADSHEET", kind=_ole_kind(streams, storages))
+    found.format = "xls"
+    if "_vba_project_cur" in storages:
+        _flag_macros(found)
+    try:
+        head = cfb.stream_head(book, _HEAD)
+    except (_Broken, struct.error):
+        found.stop("FILE_CORRUPT", reason="ole")
+    _check_biff_head(head, found)
+
+
+def _ole_kind(streams: dict[str, _OleEntry], storages: set[str]) -> str:
+    if "worddocument" in streams:
+        return "Word .doc"
+    if "powerpoint document" in streams:
+        return "PowerPoint .ppt"
+    if any(name.startswith("__substg1.0_") for name in streams):
+        return "Outlook message (.msg)"
+    return "Office document (OLE)"
+
+
+def _check_biff_head(head: bytes, found: _Findings) -> None:
+    if len(head) < 4 or struct.unpack_from("<H", head)[0] not in _BIFF_BOF:
+        found.stop("FILE_CORRUPT", reason="xls")
+    pos = 0
+    for _ in range(_BIFF_SCAN_RECORDS):
+        if pos + 4 > len(head):
+            return
+        record, length = struct.unpack_from("<HH", head, pos)
+        if record == _FILEPASS:  # the workbook is encrypted with an open password
+            found.stop("FILE_ENCRYPTED")
+        if record == _BIFF_EOF:
+            return
+        pos += 4 + length
+
+
+class _Cfb:
+    """Just enough of [MS-CFB] to list directory entries and read the start of one stream. Every sector
+    number is bounds-checked and every chain walk is bounded by the sector count (no loops)."""
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) < 512:
+            raise _Broken
+        major, byte_order, shift, mini_shift = struct.unpack_from("<HHHH", data, 0x1A)
+        if byte_order != 0xFFFE or (major, shift) not in ((3, 9), (4, 12)) or mini_shift != 6:
+            raise _Broken
+        (n_fat, self._dir_start, _, self._cutoff, self._minifat_start, _, difat_start, n_difat) = (
+            struct.unpack_from("<8I", data, 0x2C)
+        )
+        self._data = data
+        self._major = major
+        self._root = _OleEntry("", _OLE_ROOT, _ENDOFCHAIN, 0, _NOSTREAM, _NOSTREAM, _NOSTREAM)
+        self._size = 1 << shift
+        self._per = self._size // 4  # sector numbers per FAT sector
+        self._n_sectors = (len(data) - 1) // self._size  # sectors after the header, the last may be short
+        if n_fat > self._n_sectors:
+            raise _Broken
+        self._fat = self._fat_sectors(n_fat, difat_start, n_difat)
+
+    def _fat_sectors(self, n_fat: int, difat_start: int, n_difat: int) -> list[int]:
+        """The FAT's own sectors: 109 in the header, the rest in the DIFAT chain (files over ~7 MB)."""
+        sectors = list(struct.unpack_from("<109I", self._data, 0x4C))[: min(n_fat, 109)]
+        current = difat_start
+        for _ in range(min(n_difat, self._n_sectors)):
+            if len(sectors) >= n_fat:
+                break
+            offset = self._offset(current)
+            entries = struct.unpack_from(f"<{self._per}I", self._data, offset)
+            sectors.extend(entries[:-1])
+            current = entries[-1]
+        sectors = sectors[:n_fat]
+        if len(sectors) < n_fat or any(s >= self._n_sectors for s in sectors):
+            raise _Broken
+        return sectors
+
+    def _offset(self, sector: int) -> int:
+        if sector >= self._n_sectors:
+            raise _Broken
+        return (sector + 1) * self._size
+
+    def _next(self, sector: int) -> int:
+        index, slot = divmod(sector, self._per)
+        if index >= len(self._fat):
+            raise _Broken
+        return struct.unpack_from("<I", self._data, self._offset(self._fat[index]) + 4 * slot)[0]
+
+    def _chain(self, start: int) -> Iterator[int]:
+        sector = start
+        for _ in range(self._n_sectors + 1):
+            if sector == _ENDOFCHAIN:
+                return
+            if sector > _MAXREGSECT or sector >= self._n_sectors:
+                raise _Broken
+            yield sector
+            sector = self._next(sector)
+        raise _Broken  # longer than the file: the chain loops
+
+    def root_children(self) -> list[_OleEntry]:
+        """The entries directly under the root. Only these name the file: a Word .doc with an embedded
+        Excel table holds a 'Workbook' stream too, one storage down."""
+        slots = self._directory()
+        children: list[_OleEntry] = []
+        pending, seen = [self._root.child], set()
+        while pending:
+            number = pending.pop()
+            if number == _NOSTREAM:
+                continue
+            if number in seen or number >= len(slots) or slots[number] is None:
+                raise _Broken  # a loop or a link to a free slot
+            seen.add(number)
+            entry = slots[number]
+            children.append(entry)
+            pending += [entry.left, entry.right]
+        return children
+
+    def _directory(self) -> list[_OleEntry | None]:
+        """Every directory slot in order (None for a free one): entry numbers are positions."""
+        slots: list[_OleEntry | None] = []
+        for sector in self._chain(self._dir_start):
+            base = self._offset(sector)
+            slots += [self._entry(offset) for offset in range(base, base + self._size, 128)]
+            if len(slots) > _OLE_MAX_ENTRIES:
+                raise _Broken
+        if not slots or slots[0] is None or slots[0].kind != _OLE_ROOT:
+            raise _Broken
+        self._root = slots[0]
+        return slots
+
+    def _entry(self, offset: int) -> _OleEntry | None:
+        if offset + 128 > len(self._data):
+            raise _Broken
+        name_len, kind = struct.unpack_from("<HB", self._data, offset + 0x40)
+        if kind not in (_OLE_STREAM, _OLE_STORAGE, _OLE_ROOT):
+            return None  # unallocated slot
+        if name_len < 2 or name_len > 64 or name_len % 2:
+            raise _Broken
+        name = self._data[offset : offset + name_len - 2].decode("utf-16-le", "replace")
+        left, right, child = struct.unpack_from("<III", self._data, offset + 0x44)
+        start, size = struct.unpack_from("<IQ", self._data, offset + 0x74)
+        if self._major == 3:
+            size &= 0xFFFFFFFF  # version 3 writers may leave garbage in the high half
+        return _OleEntry(name, kind, start, size, left, right, child)
+
+    def stream_head(self, entry: _OleEntry, limit: int) -> bytes:
+        """The first ``limit`` bytes of a stream. Walks the whole chain, so a stream cut short by a
+        truncated file is reported as broken rather than read short by the parser later."""
+        if entry.size < self._cutoff:
+            return self._mini_stream_head(entry, limit)
+        head = bytearray()
+        count = 0
+        for sector in self._chain(entry.start):
+            if len(head) < limit:
+                offset = self._offset(sector)
+                head += self._data[offset : offset + self._size]
+            count += 1
+        if count * self._size < entry.size:
+            raise _Broken
+        return bytes(head[: min(limit, entry.size)])
+
+    def _mini_stream_head(self, entry: _OleEntry, limit: int) -> bytes:
+        """Streams under the cutoff (4096) live in 64-byte sectors inside the root entry's stream."""
+        container = list(self._chain(self._root.start))
+        minifat = list(self._chain(self._minifat_start)) if entry.size else []
+        count = -(-entry.size // 64)
+        if count > len(container) * (self._size // 64):  # larger than the mini stream: no long walk
+            raise _Broken
+        head = bytearray()
+        mini = entry.start
+        for _ in range(count):
+            index, slot = divmod(mini, self._per)
+            position = mini * 64
+            if index >= len(minifat) or position // self._size >= len(container):
+                raise _Broken
+            if len(head) < limit:
+                offset = self._offset(container[position // self._size]) + position % self._size
+                head += self._data[offset : offset + 64]
+            mini = struct.unpack_from("<I", self._data, self._offset(minifat[index]) + 4 * slot)[0]
+        return bytes(head[: min(limit, entry.size)])
