@@ -1,0 +1,88 @@
+"""Regenerate the committed fixtures of returns as other spreadsheet programs save them.
+
+    .venv/bin/python tests/data/returned/regenerate.py      (needs LibreOffice: soffice on the PATH)
+
+Each fixture is a clean sample return (pipeline.sample) written by the template (xlsxwriter), then converted
+once by LibreOffice the way an agency's program would save it: Excel 97–2003 .xls, OpenOffice .ods, and an
+.xlsx re-saved by LibreOffice. Next to each file, a JSON file holds the values of the same sample, so the
+tests compare without LibreOffice. The file names carry the agency code, as agencies' files do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2]))
+
+from pipeline.registry import load_registry  # noqa: E402
+from pipeline.sample import make_sample  # noqa: E402
+from pipeline.spec import load_spec  # noqa: E402
+from pipeline.template import build_workbook  # noqa: E402
+
+SEED = 2007
+MIN_PROJECTS = 3  # enough project rows to see the table survive the conversion
+# (file name prefix, agency code, LibreOffice target format)
+FIXTURES = (
+    ("excel2003", "STC", "xls"),
+    ("openoffice", "H-CANLOC", "ods"),
+    ("libreoffice-resaved", "SYT", "xlsx"),
+)
+
+
+def to_json(value: Any) -> Any:
+    """Dates become {"date": "yyyy-mm-dd"}: JSON has no date type."""
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    return value
+
+
+def sample_for(spec: Any, agency: Any) -> Any:
+    """The first sample of this agency (by seed) with a few projects."""
+    for attempt in range(100):
+        sample = make_sample(spec, agency, random.Random(f"{SEED}/{agency.code}/{attempt}"))
+        if len(sample.projects) >= MIN_PROJECTS:
+            return sample
+    raise RuntimeError(f"no sample with {MIN_PROJECTS} projects for {agency.code}")
+
+
+def convert(source: Path, fmt: str, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["soffice", "--headless", "--convert-to", fmt, "--outdir", str(out_dir), str(source)],
+                   check=True, capture_output=True, timeout=120)
+    return out_dir / f"{source.stem}.{fmt}"
+
+
+def main() -> None:
+    if shutil.which("soffice") is None:
+        sys.exit("soffice (LibreOffice) is needed: apt-get install -y libreoffice-calc-nogui")
+    spec, registry = load_spec(), load_registry()
+    with tempfile.TemporaryDirectory() as tmp:
+        for prefix, code, fmt in FIXTURES:
+            agency = registry.get(code)
+            sample = sample_for(spec, agency)
+            source = Path(tmp) / f"{prefix}-{code}.xlsx"
+            source.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
+            target = HERE / f"{prefix}-{code}.{fmt}"
+            shutil.copyfile(convert(source, fmt, Path(tmp) / fmt), target)
+            expected = {
+                "file": target.name,
+                "agency_code": code,
+                "values": {k: to_json(v) for k, v in sample.values.items()},
+                "projects": [{k: to_json(v) for k, v in p.items()} for p in sample.projects],
+            }
+            text = json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+            target.with_suffix(".json").write_text(text, encoding="utf-8")
+            print(f"{target.name}: {target.stat().st_size} bytes, {len(sample.projects)} projects")
+
+
+if __name__ == "__main__":
+    main()
