@@ -169,6 +169,194 @@ def codes(as_json: bool, lang: str, spec_path: str | None, registry_path: str | 
         click.echo(f"{code:32} {detail.severity:8} {detail.vi if lang == 'vi' else detail.en}")
 
 
+def _rows_of_issues(issues: list, lang: str, limit: int = 3) -> str:
+    shown = [i.message(lang) for i in issues if i.severity != "info"][:limit]
+    more = sum(1 for i in issues if i.severity != "info") - len(shown)
+    return "\n".join(shown + ([f"(+{more})"] if more > 0 else []))
+
+
+def _status_word(status: str, lang: str) -> str:
+    return t(f"status.{status}", lang)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print every issue as JSON.")
+@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False), default=None,
+              help="Write a feedback workbook for each file with issues into this folder.")
+@common_options
+def check(files: tuple[str, ...], as_json: bool, feedback_dir: str | None, lang: str, spec_path: str | None,
+          registry_path: str | None) -> None:
+    """Check returns without recording anything; exit 1 if any is rejected.
+
+    Example: ictplan check inbox/*.xlsx --feedback outputs/feedback
+    """
+    from pipeline.check import check_files
+
+    s = Settings(lang, spec_path, registry_path)
+    for name in files:
+        if not Path(name).exists():
+            raise click.BadParameter(t("file.missing", lang, path=name), param_hint="FILES")
+    verdicts = check_files(files, s.spec, s.registry)
+    written = _check_feedback(verdicts, s, Path(feedback_dir)) if feedback_dir else {}
+    if as_json:
+        echo_json([{"file": v.submission.file, "agency": v.submission.agency_code, "status": v.status,
+                    "errors": _count(v.issues, "error"), "warnings": _count(v.issues, "warning"),
+                    "feedback": written.get(v.submission.file),
+                    "issues": [i.to_dict() for i in v.issues]} for v in verdicts])
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=t("check.heading", lang), show_lines=True)
+        for key in ("col.file", "col.agency", "col.status", "col.errors", "col.warnings", "col.first"):
+            table.add_column(t(key, lang), overflow="fold")
+        for v in verdicts:
+            table.add_row(v.submission.file, v.submission.agency_code or "?", _status_word(v.status, lang),
+                          str(_count(v.issues, "error")), str(_count(v.issues, "warning")),
+                          _rows_of_issues(v.issues, lang))
+        console = Console()
+        console.print(table)
+        for path in written.values():
+            console.print(t("feedback.written", lang, path=path))
+    sys.exit(1 if any(v.status == "rejected" for v in verdicts) else 0)
+
+
+def _count(issues: list, severity: str) -> int:
+    return sum(1 for i in issues if i.severity == severity)
+
+
+def _check_feedback(verdicts: list, s: Settings, folder: Path) -> dict[str, str]:
+    from pipeline.feedback import feedback_for_file
+
+    written = {}
+    for v in verdicts:
+        if v.submission.path and any(i.severity != "info" for i in v.issues):
+            path = feedback_for_file(Path(v.submission.path), v.submission, v.issues, s.spec, folder,
+                                     registry=s.registry)
+            if path is not None:
+                written[v.submission.file] = str(path)
+    return written
+
+
+@cli.command()
+@click.option("--inbox", "inbox_dir", type=click.Path(file_okay=False), default="inbox", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS), show_default=True)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="Ledger file (default: <out>/ledger.sqlite).")
+@click.option("--dry-run", is_flag=True, help="Check and report, record and write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole run as JSON.")
+@common_options
+def consolidate(inbox_dir: str, out_dir: str, db_path: str | None, dry_run: bool, as_json: bool, lang: str,
+                spec_path: str | None, registry_path: str | None) -> None:
+    """Record every new return in the inbox and rebuild the summary workbook and exports.
+
+    Exit 0 when the run completed (even with rejected returns), 1 when it could not.
+    Example: ictplan consolidate --inbox inbox --out outputs
+    """
+    from pipeline.ledger import LedgerError
+    from pipeline.lock import LockHeld
+    from pipeline.run import Paths, RunFailed, list_inbox
+    from pipeline.run import consolidate as run_consolidation
+
+    s = Settings(lang, spec_path, registry_path)
+    paths = Paths(Path(inbox_dir), Path(out_dir), Path(db_path) if db_path else Path(out_dir) / "ledger.sqlite")
+    spec_, registry_ = s.spec, s.registry
+    try:
+        if as_json:
+            report = run_consolidation(paths, spec_, registry_, dry_run=dry_run)
+        else:
+            report = _with_progress(lambda progress: run_consolidation(
+                paths, spec_, registry_, dry_run=dry_run, progress=progress), len(list_inbox(paths.inbox)), lang)
+    except LockHeld as held:
+        click.echo(t("consolidate.locked", lang, pid=held.holder.pid, host=held.holder.host,
+                     since=held.holder.since), err=True)
+        sys.exit(1)
+    except (LedgerError, RunFailed) as err:
+        click.echo(t("consolidate.failed", lang, error=err), err=True)
+        sys.exit(1)
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    _print_run(report, lang)
+
+
+def _with_progress(job: Callable[[Callable[[str], None]], Any], total: int, lang: str) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(t("consolidate.progress", lang), total=total)
+        return job(lambda _name: bar.advance(task))
+
+
+def _print_run(report: Any, lang: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if report.stale_lock is not None:
+        h = report.stale_lock
+        console.print(t("consolidate.stale_lock", lang, pid=h.pid, host=h.host, since=h.since))
+    if report.dry_run:
+        console.print(t("consolidate.dry_run", lang))
+    table = Table(title=t("consolidate.summary", lang))
+    table.add_column(t("col.status", lang))
+    table.add_column(t("col.count", lang), justify="right")
+    for key, value in report.counts.items():
+        table.add_row(t("count.received", lang) if key == "received" else _status_word(key, lang), str(value))
+    console.print(table)
+    problems = [f for f in report.files if f.status in ("rejected", "quarantined", "unreadable")]
+    for result in problems:
+        console.print(f"[bold]{result.name}[/bold] ({result.agency or '?'}): {_status_word(result.status, lang)}")
+        console.print("  " + _rows_of_issues(result.issues, lang).replace("\n", "\n  "))
+    if report.outputs:
+        console.print(t("consolidate.outputs", lang) + ":")
+        for path in report.outputs.values():
+            console.print(f"  {path}")
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=str(OUTPUTS / "ledger.sqlite"),
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@common_options
+def status(db_path: str, as_json: bool, lang: str, spec_path: str | None, registry_path: str | None) -> None:
+    """Show which agencies have reported in the current round, from the ledger.
+
+    Example: ictplan status --db outputs/ledger.sqlite
+    """
+    from pipeline.ledger import Ledger, LedgerError
+    from pipeline.status import completeness
+
+    s = Settings(lang, spec_path, registry_path)
+    try:
+        with Ledger(db_path) as ledger:
+            rows = completeness(ledger, s.registry, s.spec.round)
+    except LedgerError as err:
+        click.echo(t("consolidate.failed", lang, error=err), err=True)
+        sys.exit(1)
+    if as_json:
+        echo_json([r.to_dict() for r in rows])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=t("status.heading", lang, round=s.spec.round))
+    for key in ("col.agency", "col.status", "col.file", "col.received", "col.errors", "col.warnings"):
+        table.add_column(t(key, lang), overflow="fold")
+    for r in rows:
+        style = "red" if r.status in ("missing", "rejected", "quarantined") else None
+        table.add_row(f"{r.code} — {r.name}", r.label(lang), r.file or "", r.received_at or "", str(r.errors),
+                      str(r.warnings), style=style)
+    console = Console()
+    console.print(table)
+    valid = sum(1 for r in rows if r.status.startswith("accepted"))
+    received = sum(1 for r in rows if r.status != "missing")
+    console.print(t("status.totals", lang, received=received, expected=len(rows), valid=valid,
+                    rejected=received - valid, missing=len(rows) - received))
+
+
 def main() -> None:
     cli(prog_name="ictplan")
 

@@ -46,6 +46,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.superseded": ("đã được thay thế", "superseded"),
     "status.skipped": ("bỏ qua", "skipped"),
     "status.received": ("đã nhận", "received"),
+    "status.unchanged": ("đã có trong sổ cái", "already recorded"),
+    "status.unreadable": ("không đọc được (thử lại lần sau)", "unreadable (retried next run)"),
     "status.missing": ("chưa nộp", "not received"),
     "feedback.written": ("Phản hồi cho đơn vị: {path}", "Feedback for the agency: {path}"),
     "consolidate.progress": ("Đang xử lý báo cáo", "Processing returns"),

@@ -267,6 +267,9 @@ class Issue:
             or self.code
         )
         params = {"value": display_value(self.value), **self.context}
+        # A placeholder may have a word per language ("kind_vi"/"kind_en" fill "{kind}").
+        suffix = f"_{lang}"
+        params.update({k[:-3]: v for k, v in self.context.items() if k.endswith(suffix) and k != f"msg{suffix}"})
         text = _FORMATTER.format(template, **params)
         where = self.where(lang)
         return f"{where}: {text}" if where else _capitalise(text)
