@@ -4,8 +4,9 @@ holds only the words of the command line itself (headings, counts, paths)."""
 from __future__ import annotations
 
 import os
-import string
 from typing import Any
+
+from pipeline.issues import LenientFormatter
 
 LANGS = ("vi", "en")
 
@@ -81,12 +82,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-class _Lenient(string.Formatter):
-    def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
-        return kwargs.get(key, "?") if isinstance(key, str) else super().get_value(key, args, kwargs)
-
-
-_FORMATTER = _Lenient()
+_FORMATTER = LenientFormatter()
 
 
 def default_lang() -> str:

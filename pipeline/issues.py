@@ -217,7 +217,7 @@ CATALOGUE: dict[str, Detail] = {
 }
 
 
-class _Lenient(string.Formatter):
+class LenientFormatter(string.Formatter):
     """A message never fails to render: a missing placeholder prints as '?' (pyxform's _ErrorFormatter)."""
 
     def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
@@ -231,7 +231,7 @@ class _Lenient(string.Formatter):
         return super().format_field(value, format_spec)
 
 
-_FORMATTER = _Lenient()
+_FORMATTER = LenientFormatter()
 
 
 def format_number(value: float | int) -> str:

@@ -28,8 +28,6 @@ from python_calamine import CalamineWorkbook
 from pipeline import template
 from pipeline.layout import LISTS_SHEET, META_SHEET, col_letter, layout_for, parse_a1
 from pipeline.meta import parse_meta
-from pipeline.registry import load_registry
-from pipeline.spec import load_spec
 from pipeline.template import (
     BOOL_LABELS,
     FIXED_CREATED,
@@ -44,15 +42,6 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 DV_TYPES = {"int": "whole", "year": "whole", "dec": "decimal", "money": "decimal", "pct": "decimal",
             "date": "date", "bool": "list", "choice": "list"}
 
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec()
-
-
-@pytest.fixture(scope="module")
-def registry():
-    return load_registry()
 
 
 @pytest.fixture(scope="module")
