@@ -165,6 +165,7 @@ def codes(as_json: bool, lang: str, spec_path: str | None, registry_path: str | 
         echo_json({code: {"severity": str(d.severity), "name": d.name, "vi": d.vi, "en": d.en}
                    for code, d in CATALOGUE.items()})
         return
+    click.echo(t("codes.heading", lang))
     for code, detail in CATALOGUE.items():
         click.echo(f"{code:32} {detail.severity:8} {detail.vi if lang == 'vi' else detail.en}")
 
@@ -256,10 +257,12 @@ def consolidate(inbox_dir: str, out_dir: str, db_path: str | None, dry_run: bool
     """
     from pipeline.ledger import LedgerError
     from pipeline.lock import LockHeld
-    from pipeline.run import Paths, RunFailed, list_inbox
+    from pipeline.run import Paths, RunFailed, list_inbox, summary_name
     from pipeline.run import consolidate as run_consolidation
 
     s = Settings(lang, spec_path, registry_path)
+    if not Path(inbox_dir).is_dir():
+        raise click.BadParameter(t("folder.missing", lang, path=inbox_dir), param_hint="--inbox")
     paths = Paths(Path(inbox_dir), Path(out_dir), Path(db_path) if db_path else Path(out_dir) / "ledger.sqlite")
     spec_, registry_ = s.spec, s.registry
     try:
@@ -279,6 +282,9 @@ def consolidate(inbox_dir: str, out_dir: str, db_path: str | None, dry_run: bool
         echo_json(report.to_dict())
         return
     _print_run(report, lang)
+    written = report.outputs.get("summary")
+    if written and Path(written).name != summary_name(spec_):
+        click.echo(t("consolidate.fallback", lang, target=summary_name(spec_), path=written))
 
 
 def _with_progress(job: Callable[[Callable[[str], None]], Any], total: int, lang: str) -> Any:

@@ -36,8 +36,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.warnings": ("Cảnh báo", "Warnings"),
     "col.first": ("Vấn đề đầu tiên", "First issues"),
     "col.count": ("Số lượng", "Count"),
-    "col.code": ("Mã", "Code"),
-    "col.severity": ("Mức", "Severity"),
     "col.received": ("Nhận lúc", "Received"),
     "status.accepted": ("hợp lệ", "accepted"),
     "status.accepted_with_warnings": ("hợp lệ có cảnh báo", "accepted with warnings"),
@@ -46,7 +44,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.duplicate": ("trùng lặp", "duplicate"),
     "status.superseded": ("đã được thay thế", "superseded"),
     "status.skipped": ("bỏ qua", "skipped"),
-    "status.received": ("đã nhận", "received"),
     "status.unchanged": ("đã có trong sổ cái", "already recorded"),
     "status.unreadable": ("không đọc được (thử lại lần sau)", "unreadable (retried next run)"),
     "status.missing": ("chưa nộp", "not received"),
@@ -79,6 +76,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "codes.heading": ("Danh mục mã lỗi", "Issue codes"),
     "file.missing": ("Không tìm thấy tệp: {path}", "File not found: {path}"),
+    "folder.missing": ("Không tìm thấy thư mục: {path}", "Folder not found: {path}"),
 }
 
 

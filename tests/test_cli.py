@@ -43,3 +43,34 @@ def test_codes_lists_the_catalogue():
     codes = json.loads(result.output)
     assert codes["FILE_ENCRYPTED"]["severity"] == "error"
     assert "mật khẩu" in codes["FILE_ENCRYPTED"]["vi"]
+
+
+def test_missing_inbox_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["consolidate", "--inbox", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Không tìm thấy thư mục" in result.output
+    assert not (tmp_path / "ledger.sqlite").exists()
+
+
+def test_consolidate_reports_a_locked_summary_under_its_new_name(tmp_path, spec, registry, monkeypatch):
+    import os
+
+    from pipeline.run import summary_name
+    from pipeline.sample import write_samples
+
+    write_samples(spec, registry, tmp_path / "inbox", count=2, seed=3)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / summary_name(spec)).write_bytes(b"open in Excel")
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith(summary_name(spec)):
+            raise PermissionError(13, "Permission denied")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    result = CliRunner().invoke(cli, ["consolidate", "--inbox", str(tmp_path / "inbox"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{summary_name(spec)} đang được mở hoặc bị khóa" in result.output
+    assert (out / summary_name(spec)).read_bytes() == b"open in Excel"
