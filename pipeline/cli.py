@@ -223,6 +223,15 @@ def check(files: tuple[str, ...], as_json: bool, feedback_dir: str | None, lang:
     sys.exit(1 if any(v.status == "rejected" for v in verdicts) else 0)
 
 
+def _when(iso: str | None) -> str:
+    """An ISO time as Vietnamese readers write it: 15/10/2007 09:30."""
+    if not iso:
+        return ""
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso).strftime("%d/%m/%Y %H:%M")
+
+
 def _count(issues: list, severity: str) -> int:
     return sum(1 for i in issues if i.severity == severity)
 
@@ -353,7 +362,7 @@ def status(db_path: str, as_json: bool, lang: str, spec_path: str | None, regist
         table.add_column(t(key, lang), overflow="fold")
     for r in rows:
         style = "red" if r.status in ("missing", "rejected", "quarantined") else None
-        table.add_row(f"{r.code} — {r.name}", r.label(lang), r.file or "", r.received_at or "", str(r.errors),
+        table.add_row(f"{r.code} — {r.name}", r.label(lang), r.file or "", _when(r.received_at), str(r.errors),
                       str(r.warnings), style=style)
     console = Console()
     console.print(table)
