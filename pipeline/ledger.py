@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,16 +178,24 @@ class Ledger:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # Also when COMMIT itself fails (disk full, I/O error): SQLite may leave the transaction open,
+            # and it must not linger into the next statement; if SQLite already rolled back, ROLLBACK fails.
+            with suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     # --- runs -----------------------------------------------------------------------------------------
     def start_run(self, host: str, pid: int) -> int:
         with self.transaction() as db:
             return int(db.execute("INSERT INTO runs (started_at, status, host, pid) VALUES (?, 'running', ?, ?)",
                                   (_now(), host, pid)).lastrowid)
+
+    def previous_run(self, run_id: int) -> dict[str, Any] | None:
+        """The run recorded just before `run_id`, if any."""
+        rows = self.rows("SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT 1", [run_id])
+        return rows[0] if rows else None
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, int], outputs: dict[str, str],
                    error: str | None = None) -> None:
@@ -205,6 +213,9 @@ class Ledger:
         if self.db.execute("SELECT 1 FROM submissions WHERE sha256 = ?", (sha256,)).fetchone():
             return "duplicate"
         return None
+
+    def receipt_kinds(self, sha256: str) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT kind FROM receipts WHERE sha256 = ?", (sha256,))}
 
     def known_receipts(self) -> set[tuple[str, str]]:
         return {(r[0], r[1]) for r in self.db.execute("SELECT sha256, file_name FROM receipts")}
@@ -252,18 +263,29 @@ class Ledger:
 
     def _count(self, db: sqlite3.Connection, new_id: int, submission: Any, received_at: str,
                status: str) -> Recorded:
-        current = db.execute(
-            "SELECT id, received_at, sha256 FROM submissions WHERE agency_code = ? AND round = ? AND counted = 1",
-            (submission.agency_code, submission.round)).fetchone()
-        if current is not None and (current[1], current[2]) > (received_at, submission.sha256):
-            # An equally valid return that is newer already counts: keep it, note the link.
-            db.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?", (current[0], new_id))
+        """Place an accepted return in its agency's chain of accepted returns, ordered by (received_at,
+        sha256) whatever the order they were recorded in: it supersedes the one just older and is
+        superseded by the one just newer; the newest counts."""
+        key = (received_at, submission.sha256)
+        others = [(row[1], row[2], row[0], row[3]) for row in db.execute(
+            "SELECT id, received_at, sha256, counted FROM submissions WHERE agency_code = ? AND round = ? "
+            "AND status IN ('accepted', 'accepted_with_warnings') AND id != ?",
+            (submission.agency_code, submission.round, new_id))]
+        previous = max((o for o in others if o[:2] < key), default=None)
+        following = min((o for o in others if o[:2] > key), default=None)
+        db.execute("UPDATE submissions SET supersedes = ?, superseded_by = ? WHERE id = ?",
+                   (previous[2] if previous else None, following[2] if following else None, new_id))
+        if previous is not None:
+            db.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?", (new_id, previous[2]))
+        if following is not None:
+            # An equally valid return that is newer already counts: keep it, note the links.
+            db.execute("UPDATE submissions SET supersedes = ? WHERE id = ?", (new_id, following[2]))
             return Recorded(new_id, status, False, None, True)
+        current = next((o[2] for o in others if o[3]), None)
         if current is not None:
-            db.execute("UPDATE submissions SET counted = 0, superseded_by = ? WHERE id = ?", (new_id, current[0]))
-        db.execute("UPDATE submissions SET counted = 1, supersedes = ? WHERE id = ?",
-                   (current[0] if current else None, new_id))
-        return Recorded(new_id, status, True, current[0] if current else None, False)
+            db.execute("UPDATE submissions SET counted = 0 WHERE id = ?", (current,))
+        db.execute("UPDATE submissions SET counted = 1 WHERE id = ?", (new_id,))
+        return Recorded(new_id, status, True, current, False)
 
     # --- reading ---------------------------------------------------------------------------------------
     def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
