@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := outputs/demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-read bench-validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,15 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Sample returns are generated once into benchmarks/.cache/ (about a minute for 1,000).
 bench: $(STAMP)
 	$(PY) benchmarks/bench_consolidate.py --n 1000
+
+bench-read: $(STAMP)
+	$(PY) benchmarks/bench_read.py --n 1000
+
+bench-validate: $(STAMP)
+	$(PY) benchmarks/bench_validate.py --n 1000
 
 clean:
 	rm -rf $(DEMO) .pytest_cache

@@ -1,57 +1,206 @@
-"""Time build_summary + summary_bytes for N agencies (~5 projects each): `make bench` (N = 1000).
+"""`ictplan consolidate` end to end against a hand-written pandas/pandera pipeline and the unzip floor.
 
-The ledger is built first (not timed); the timed part is what the orchestrator does after reading it.
-Prints the median of --repeat runs for each step.
+    .venv/bin/python benchmarks/bench_consolidate.py [--n 1000] [--seed 2007] [--naive-files K] [--json]
+
+(`make bench` runs it with --n 1000.) Generates N clean sample returns for a synthetic registry of N
+agencies (A0001…, both groups), cached under benchmarks/.cache/ (see benchmarks/common.py), then times, in
+one run:
+
+- ours: `python -m pipeline consolidate --inbox … --out … --registry … --json` on a fresh ledger, as a
+  separate process, like a user runs it (interpreter start included). Per-stage seconds come from the
+  `seconds` field of its JSON report; peak RSS is the child's own `ru_maxrss` (os.wait4: that child and
+  its descendants, the largest single process);
+- incremental: the same command again over the same inbox: nothing new;
+- naive: what a competent analyst writes by hand, in this process: per file
+  `pandas.read_excel(sheet_name=None, engine="openpyxl")`; the values picked from the template's cells
+  (yes/no and choice labels mapped to codes, the rest as read); a one-row frame of the same columns and
+  dtypes as ours (`pipeline.schemas.return_frame`) validated with our own schema,
+  `pipeline.schemas.return_schema(spec).validate(frame, lazy=True)`; then `pd.concat` of the rows and
+  `to_excel`. For N ≥ 2000 it is timed on the first 1,000 files and
+  extrapolated linearly (the output says so);
+- floor: decompressing every file's ZIP members with zipfile, and nothing else.
+
+Prints a table, then the same figures as one JSON object on the last line (`--json` prints only that).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from common import ROOT, peak_rss_mb, sample_inbox
 
-from summary_factory import GENERATED_AT, big_registry, make_return, record
+STAGES = ("archive", "read", "validate", "ledger", "summary", "exports", "feedback")
+NAIVE_SUBSET = 1000  # files the naive pipeline is timed on when N ≥ 2000
 
-from pipeline.consolidate import build_summary
-from pipeline.ledger import Ledger
-from pipeline.registry import load_registry
-from pipeline.spec import load_spec
-from pipeline.summary_writer import summary_bytes
+
+def run_child(args: list[str]) -> dict[str, Any]:
+    """Run `python -m pipeline <args>`; wall seconds, the child's peak RSS and its parsed JSON output."""
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "pipeline", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                                 stderr=err)
+        assert child.stdout is not None
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not every child's so far
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        child.stdout.close()
+        if child.returncode not in (0, 1):
+            err.seek(0)
+            raise SystemExit(f"{' '.join(args[:1])} failed ({child.returncode}): {err.read().decode()[-2000:]}")
+    report = json.loads(out) if out.strip().startswith((b"{", b"[")) else None
+    return {"wall_s": wall, "peak_rss_mb": peak_rss_mb(usage.ru_maxrss), "report": report,
+            "exit": child.returncode}
+
+
+def time_ours(inbox: Path, registry: Path, out: Path) -> dict[str, Any]:
+    args = ["consolidate", "--inbox", str(inbox), "--out", str(out), "--registry", str(registry), "--json"]
+    result = run_child(args)
+    report = result.pop("report")
+    result["seconds"] = {stage: report["seconds"].get(stage, 0.0) for stage in STAGES}
+    result["counts"] = report["counts"]
+    return result
+
+
+def time_floor(paths: list[Path]) -> float:
+    """Decompress every member of every file: the least any reader must do."""
+    started = time.perf_counter()
+    for path in paths:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                archive.read(info)
+    return time.perf_counter() - started
+
+
+def time_naive(paths: list[Path], out: Path) -> tuple[float, int]:
+    """The hand-written pipeline over `paths`; (seconds, returns with failure cases)."""
+    import pandas as pd
+    import pandera.pandas as pa
+
+    from pipeline.layout import layout_for
+    from pipeline.schemas import return_frame, return_schema
+    from pipeline.spec import load_spec
+    from pipeline.submission import Submission
+
+    spec = load_spec()
+    cells = layout_for(spec).cells
+    schema = return_schema(spec)
+    choices = {name: {key: c.code for c in items for key in (c.code, c.vi)} for name, items in spec.choices.items()}
+    started = time.perf_counter()
+    rows, failed = [], 0
+    for path in paths:
+        sheets = pd.read_excel(path, sheet_name=None, engine="openpyxl", header=None)
+        values: dict[str, Any] = {}
+        for field_id, ref in cells.items():
+            frame = sheets.get(ref.sheet)
+            ok = frame is not None and ref.row - 1 < frame.shape[0] and ref.col < frame.shape[1]
+            values[field_id] = _naive_value(spec.fields[field_id], frame.iat[ref.row - 1, ref.col] if ok else None,
+                                            choices)
+        one = return_frame([Submission(path.name, values=values, readable=True)], spec)
+        try:
+            schema.validate(one, lazy=True)
+        except pa.errors.SchemaErrors:
+            failed += 1
+        rows.append(one.assign(file=path.name))
+    pd.concat(rows, ignore_index=True).to_excel(out / "naive.xlsx", index=False)
+    return time.perf_counter() - started, failed
+
+
+def _naive_value(field: Any, raw: Any, choices: dict[str, dict[str, str]]) -> Any:
+    """The conversions an analyst writes once: blanks, yes/no, choice labels to codes; the rest as read."""
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return None
+    if field.value_type == "bool":
+        return {"Có": True, "Không": False}.get(raw, raw)
+    if field.value_type == "choice" and field.choices:
+        return choices[field.choices].get(raw, raw)
+    return raw
+
+
+def startup_seconds() -> float:
+    """`python -m pipeline --help`: the interpreter and the CLI's imports."""
+    return min(run_child(["--help"])["wall_s"] for _ in range(3))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=1000, help="agencies (41 = the real registry)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1000, help="returns and agencies (default 1000)")
+    parser.add_argument("--seed", type=int, default=2007)
+    parser.add_argument("--naive-files", type=int, default=None,
+                        help=f"time the naive pipeline on this many files (default: all, or {NAIVE_SUBSET} "
+                             "when N ≥ 2000) and extrapolate linearly")
+    parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
-    spec = load_spec()
-    registry = load_registry() if args.n == 41 else big_registry(args.n)
-    with tempfile.TemporaryDirectory() as folder:
-        ledger = Ledger(Path(folder) / "bench.sqlite")
-        for i, agency in enumerate(registry.agencies):
-            values, projects = make_return(spec, agency, i, projects=5)
-            record(ledger, spec, agency.code, values, projects, received_at=f"2007-09-20T08:{i % 60:02d}:00")
-        rows = ledger.submissions(spec.round)
-        ids = [r["id"] for r in rows]
-        projects, issues = ledger.projects(ids), ledger.issues(ids)
-        build, write, cpu, size = [], [], [], 0
-        for _ in range(args.repeat):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            summary = build_summary(spec, registry, rows, projects, issues, generated_at=GENERATED_AT)
-            middle = time.perf_counter()
-            size = len(summary_bytes(summary, spec))
-            build.append(middle - start)
-            write.append(time.perf_counter() - middle)
-            cpu.append(time.process_time() - start_cpu)  # CPU time: less sensitive to a busy machine
-        ledger.close()
-    print(f"{args.n} agencies, {len(summary.projects)} projects: build_summary {statistics.median(build):.3f} s, "
-          f"summary_bytes {statistics.median(write):.3f} s, total {statistics.median(build) + statistics.median(write):.3f} s "
-          f"(CPU {statistics.median(cpu):.3f} s), {size / 1024:.0f} KB")
+
+    inbox, registry = sample_inbox(args.n, args.seed, quiet=args.json)
+    load_before = os.getloadavg()[0]  # this machine is shared: a busy one explains slow figures
+    paths = sorted(inbox.glob("*.xlsx"))
+    naive_n = min(args.naive_files or (NAIVE_SUBSET if args.n >= 2000 else args.n), len(paths))
+    with tempfile.TemporaryDirectory(prefix="ictplan-bench-") as work:
+        out = Path(work) / "out"
+        ours = time_ours(inbox, registry, out)
+        again = time_ours(inbox, registry, out)
+        startup = startup_seconds()
+        floor = time_floor(paths)
+        naive_measured, naive_failed = time_naive(paths[:naive_n], Path(work))
+    naive = naive_measured * len(paths) / naive_n
+    files = len(paths)
+    result = {
+        "n": args.n, "seed": args.seed, "files": files,
+        "ours": {**ours, "files_per_s": files / ours["wall_s"]},
+        "incremental": {**again, "files_per_s": files / again["wall_s"]},
+        "naive": {"wall_s": naive, "measured_files": naive_n, "measured_s": naive_measured,
+                  "extrapolated": naive_n < files, "files_per_s": files / naive,
+                  "returns_with_failures": naive_failed,
+                  "schema": "pipeline.schemas.return_schema(spec), one-row frame per return"},
+        "floor": {"wall_s": floor, "files_per_s": files / floor},
+        "startup_s": startup,
+        "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()[0]},
+        "ratios": {"naive_over_ours": naive / ours["wall_s"], "ours_over_floor": ours["wall_s"] / floor},
+    }
+    if not args.json:
+        print_table(result)
+    print(json.dumps(_rounded(result), ensure_ascii=False))
+
+
+def print_table(r: dict[str, Any]) -> None:
+    ours, again, naive, floor = r["ours"], r["incremental"], r["naive"], r["floor"]
+    s = ours["seconds"]
+    m = r["machine"]
+    print(f"{r['files']} clean returns, {r['n']} agencies (seed {r['seed']}); {m['cpus']} CPUs, load average "
+          f"{m['load_before']:.2f} before, {m['load_after']:.2f} after")
+    print(f"{'':34}{'seconds':>9}{'files/s':>10}{'peak RSS MB':>13}")
+    print(f"{'ours: ictplan consolidate':34}{ours['wall_s']:9.2f}{ours['files_per_s']:10.0f}"
+          f"{ours['peak_rss_mb']:13.0f}")
+    for stage in STAGES:
+        print(f"{'  ' + stage:34}{s[stage]:9.2f}")
+    other = ours["wall_s"] - sum(s.values())
+    print(f"{'  start, imports, lock, other':34}{other:9.2f}")
+    print(f"{'incremental (nothing new)':34}{again['wall_s']:9.2f}{again['files_per_s']:10.0f}"
+          f"{again['peak_rss_mb']:13.0f}")
+    extrapolated = f"  (timed on {naive['measured_files']} files, extrapolated)" if naive["extrapolated"] else ""
+    print(f"{'naive: pandas + pandera per file':34}{naive['wall_s']:9.2f}{naive['files_per_s']:10.0f}"
+          f"{'':13}{extrapolated}")
+    print(f"{'floor: unzip every member':34}{floor['wall_s']:9.2f}{floor['files_per_s']:10.0f}")
+    print(f"{'startup: ictplan --help':34}{r['startup_s']:9.2f}")
+    print(f"naive / ours: {r['ratios']['naive_over_ours']:.1f}x    ours / floor: {r['ratios']['ours_over_floor']:.1f}x")
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
 
 
 if __name__ == "__main__":

@@ -406,6 +406,9 @@ _ASCII_CTRL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 # Every Unicode space separator becomes a plain space; line/paragraph separators become newlines.
 _SPACE_MAP = {c: " " for c in (0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)}
 _SPACE_MAP |= {0x2028: "\n", 0x2029: "\n"}
+# The same characters as a class: one C-level search decides whether the (slow, per-character)
+# translate is needed at all; almost no text holds any of them.
+_ODD_SPACE = re.compile("[" + "".join(map(chr, _SPACE_MAP)) + "]")
 _ETH_MAP = {0xD0: "Đ", 0xF0: "đ"}
 _MULTI_SPACE = re.compile(" {2,}")
 _SPACE_AROUND_NL = re.compile(" *\n *")
@@ -535,7 +538,9 @@ def _clean_unicode(s: str, font: str | None, notes: list[str], detail: str) -> P
     if "Ð" in s or "ð" in s:
         s = s.translate(_ETH_MAP)
         notes.append("eth_lookalike")
-    s = _tidy_spaces(s.translate(_SPACE_MAP))
+    if _ODD_SPACE.search(s):
+        s = s.translate(_SPACE_MAP)
+    s = _tidy_spaces(s)
     return Parsed(s or None, True, tuple(notes), detail)
 
 

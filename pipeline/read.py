@@ -439,6 +439,10 @@ class _Reader:
                 sub.raw[field_id] = raw
                 if kind == "computed":
                     continue  # recomputed from the inputs in `recompute`; the cached value is only compared
+                plain = _plain_number(kind, raw)
+                if plain is not None:
+                    sub.values[field_id] = plain
+                    continue
                 sub.values[field_id], ok = self.typed(field, kind, raw, name, cell)
                 if not ok:
                     sub.bad_fields.add(field_id)
@@ -630,7 +634,12 @@ class _Reader:
             if _blank(value):
                 continue
             raw[column_id] = value
-            typed, ok = self.typed(*columns[column_id], value, sheet, a1(row, col), row)
+            field, kind = columns[column_id]
+            plain = _plain_number(kind, value)
+            if plain is not None:
+                values[column_id] = plain
+                continue
+            typed, ok = self.typed(field, kind, value, sheet, a1(row, col), row)
             values[column_id] = typed
             if not ok:
                 self.sub.bad_project_cells.add((row, column_id))
@@ -832,6 +841,18 @@ def _header_columns(rows: list[list[Any]], row: int, header_keys: dict[str, froz
         if col is not None:
             found[column_id] = col
     return found
+
+
+def _plain_number(kind: str, raw: Any) -> float | int | None:
+    """The typed value of a finite float in a number field when typing it raises nothing (most cells of a
+    return): what `self.typed` would give, without its calls; None sends the cell the long way."""
+    if raw.__class__ is not float or raw - raw != 0.0:  # not a float, or NaN/inf
+        return None
+    if kind == "dec" or kind == "money" or (kind == "pct" and not 0 < raw <= 1):
+        return raw
+    if kind == "int" and raw.is_integer():
+        return int(raw)
+    return None
 
 
 def _is_blank_row(cells: Iterable[tuple[str, int, Any]]) -> bool:

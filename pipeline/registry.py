@@ -92,15 +92,42 @@ class Registry:
                 return self._keys[key[len(prefix):]]
         return None
 
+    @cached_property
+    def _code_rank(self) -> tuple[dict[str, int], int]:
+        """(code → its priority when a file name holds several: longest first, then registry order;
+        the longest code's length)."""
+        ranked = sorted(self.by_code, key=len, reverse=True)  # stable: equal lengths keep registry order
+        return {code: rank for rank, code in enumerate(ranked)}, len(ranked[0]) if ranked else 0
+
     def code_in_filename(self, file_name: str) -> str | None:
-        """An agency code written in a file name ("BM-UDCNTT-2007_STC.xlsx", "stc - bao cao.xls"), if any."""
+        """An agency code written in a file name ("BM-UDCNTT-2007_STC.xlsx", "stc - bao cao.xls"), if any.
+
+        A code counts where it stands between the ends of the name or characters other than A–Z and 0–9
+        (so "BQL-KCN" is found in "BC-BQL-KCN-2007"); the longest such code wins, so "BQL-KCN" beats a
+        stray "KCN". The candidate stretches of the name are looked up in the registry, so the cost
+        depends on the name's length, not on the number of agencies."""
         stem = Path(file_name).stem.upper()
-        tokens = set(re.split(r"[^A-Z0-9-]+", stem)) | set(re.split(r"[^A-Z0-9]+", stem))
-        # Longest codes first, so "BQL-KCN" wins over a stray "KCN".
-        for code in sorted(self.by_code, key=len, reverse=True):
-            if code in tokens or re.search(rf"(^|[^A-Z0-9]){re.escape(code)}($|[^A-Z0-9])", stem):
-                return code
-        return None
+        rank, longest = self._code_rank
+        best: str | None = None
+        for start in range(len(stem)):
+            if start and _is_alnum(stem[start - 1]):
+                continue  # a code starts at the name's start or after a separator
+            end = start
+            while end < len(stem) and end - start < longest and _is_code_char(stem[end]):
+                end += 1
+                if (end == len(stem) or not _is_alnum(stem[end])) and stem[start:end] in rank:
+                    found = stem[start:end]
+                    if best is None or rank[found] < rank[best]:
+                        best = found
+        return best
+
+
+def _is_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _is_code_char(ch: str) -> bool:
+    return ch == "-" or (ch.isascii() and ch.isalnum())
 
 
 def load_registry(path: str | Path | None = None) -> Registry:

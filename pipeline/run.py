@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from pipeline.registry import Registry
 from pipeline.spec import FormSpec
 from pipeline.submission import Submission
 
-BATCH_SIZE = 500
+BATCH_SIZE = 1000  # returns per validation call (its fixed cost is ~0.3 s) and files per reading chunk
 COUNT_KEYS = ("received", "accepted", "accepted_with_warnings", "rejected", "quarantined", "duplicate",
               "superseded", "skipped", "unchanged", "unreadable")
 SKIP_CODES = {"FILE_OWNER_LOCK", "FILE_SKIPPED"}
@@ -62,6 +62,9 @@ class RunReport:
     files: list[FileResult] = field(default_factory=list)
     # New returns with problems, kept for their feedback workbooks (not serialised).
     to_feedback: list[tuple[Submission, list[Issue]]] = field(default_factory=list, repr=False)
+    # Duplicates of files still waiting in this run's batch: their receipts are written once the original is
+    # recorded, so the ledger never says "duplicate of" a return it does not hold (e.g. after a crash).
+    pending_receipts: list[tuple[str, str]] = field(default_factory=list, repr=False)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
     outputs: dict[str, str] = field(default_factory=dict)
     stale_lock: Holder | None = None
@@ -159,7 +162,8 @@ def _run(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, repor
             remove_stale_temps(paths.archive)
         changed = _ingest(ledger, paths, spec, registry, report, run_id, progress)
         if not report.dry_run:
-            report.outputs = _write_outputs(ledger, paths, spec, registry, report, changed)
+            _add_pending_receipts(ledger, report, run_id)
+            report.outputs = _write_outputs(ledger, paths, spec, registry, report, changed, run_id)
     except Exception as err:
         _finish(ledger, run_id, "failed", report, error=f"{type(err).__name__}: {err}")
         raise RunFailed(f"{type(err).__name__}: {err}") from err
@@ -181,46 +185,223 @@ def list_inbox(inbox: Path) -> list[Path]:
 
 def _ingest(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, report: RunReport, run_id: int,
             progress: Progress) -> bool:
-    """Record every new inbox file; returns whether the ledger changed."""
-    from pipeline.check import read_one
+    """Record every new inbox file; returns whether the ledger changed.
 
+    The inbox is taken in chunks of BATCH_SIZE files, so at most two chunks' bytes and one batch of
+    Submissions are held at once. For each chunk: (1) in inbox order, every file is loaded, hashed, sorted
+    into unreadable / unchanged / duplicate / new, and a new file is archived (before it is parsed);
+    nothing is written to the ledger or the report here; (2) the new files are handed to the readers — a
+    pool of forked workers when there are enough of them (`_Readers`) — which read this chunk while this
+    process applies the previous one; (3) in inbox order, each file's outcome is applied exactly as when
+    files are taken one at a time: the same Submissions, ledger writes and report, in the same order.
+    (Sorting a file in (1) only reads the ledger, and nothing the previous chunk writes can change how a
+    later file is sorted: its bytes are either in `seen_this_run` already or were never recorded.)"""
     known = ledger.known_receipts()
     seen_this_run: set[str] = set()  # the same bytes twice in one inbox: the second is a duplicate
-    batch: list[tuple[Submission, str]] = []
-    changed = False
-    for path in list_inbox(paths.inbox):
-        progress(path.name)
-        loaded = _load(path, report)
-        if loaded is None:
+    state = _Batch()
+    inbox = list_inbox(paths.inbox)
+    with _Readers(spec, registry) as readers:
+        previous: tuple[list[_Incoming], list[_Incoming], _Reading] | None = None
+        for first in range(0, len(inbox), BATCH_SIZE):
+            incoming = [_take_in(path, paths, ledger, report, known, seen_this_run)
+                        for path in inbox[first:first + BATCH_SIZE]]
+            new = [item for item in incoming if item.data is not None]
+            reading = readers.start([(item.path, item.data) for item in new])
+            if previous is not None:
+                _apply_chunk(*previous, ledger, spec, report, run_id, progress, state)
+            previous = (incoming, new, reading)
+        if previous is not None:
+            _apply_chunk(*previous, ledger, spec, report, run_id, progress, state)
+    if state.batch:
+        state.changed |= _record_batch(ledger, state.batch, spec, report, run_id)
+    return state.changed
+
+
+@dataclass
+class _Batch:
+    """The returns read but not yet validated and recorded, and whether the ledger changed."""
+
+    batch: list[tuple[Submission, str]] = field(default_factory=list)
+    changed: bool = False
+
+
+def _apply_chunk(incoming: list[_Incoming], new: list[_Incoming], reading: _Reading, ledger: Ledger,
+                 spec: FormSpec, report: RunReport, run_id: int, progress: Progress, state: _Batch) -> None:
+    """Each file's outcome, in inbox order, as if the files were taken one at a time."""
+    with report.timed("read"):  # reading, or waiting for the readers
+        submissions = reading.result()
+    for item, submission in zip(new, submissions, strict=True):
+        item.submission, item.data = submission, None
+    for item in incoming:
+        progress(item.path.name)
+        if item.failure is not None:  # could not be loaded: as _load reported it
+            report.files += item.failure.files
+            for key, count in item.failure.counts.items():
+                report.counts[key] += count
             continue
-        data, received_at = loaded
-        sha = hashlib.sha256(data).hexdigest()
-        name = _nfc(path.name)
-        if (sha, name) in known:
+        if item.submission is None and not item.duplicate:
             report.counts["unchanged"] += 1
             continue
         report.counts["received"] += 1
-        if sha in seen_this_run or ledger.receipt_kind(sha, name) == "duplicate":
-            _duplicate(ledger, report, sha, name, run_id)
+        if item.duplicate:
+            _duplicate(ledger, report, item.sha, item.name, run_id)
             continue
-        seen_this_run.add(sha)
-        with report.timed("archive"):
-            archived = None if report.dry_run else _archive(paths.archive, sha, path.suffix, data)
-        with report.timed("read"):
-            submission = read_one(path, spec, registry, data=data)
-        submission.file, submission.path = name, archived
+        submission = item.submission
+        assert submission is not None
+        submission.file, submission.path = item.name, item.archived
         if _skipped(submission):
             report.counts["skipped"] += 1
-            report.files.append(FileResult(name, sha, None, "skipped", submission.issues))
-            ledger.add_receipt(sha, name, run_id, "skipped")
+            report.files.append(FileResult(item.name, item.sha, None, "skipped", submission.issues))
+            ledger.add_receipt(item.sha, item.name, run_id, "skipped")
             continue
-        batch.append((submission, received_at))
-        if len(batch) >= BATCH_SIZE:
-            changed |= _record_batch(ledger, batch, spec, report, run_id)
-            batch = []
-    if batch:
-        changed |= _record_batch(ledger, batch, spec, report, run_id)
-    return changed
+        state.batch.append((submission, item.received_at))
+        if len(state.batch) >= BATCH_SIZE:
+            state.changed |= _record_batch(ledger, state.batch, spec, report, run_id)
+            state.batch = []
+
+
+@dataclass
+class _Incoming:
+    """One inbox file between loading it and applying its outcome."""
+
+    path: Path
+    name: str = ""  # NFC
+    sha: str = ""
+    received_at: str = ""
+    failure: RunReport | None = None  # what _load reported, for a file that could not be loaded
+    duplicate: bool = False
+    data: bytes | None = None  # a new file's bytes, until it is read
+    archived: str | None = None
+    submission: Submission | None = None  # a new file, read
+
+
+def _take_in(path: Path, paths: Paths, ledger: Ledger, report: RunReport, known: set[tuple[str, str]],
+             seen_this_run: set[str]) -> _Incoming:
+    """Load, hash and sort one file; archive it when new. Writes nothing to the ledger or the report
+    (but the archive stage's time): the outcome is applied later, in inbox order."""
+    item = _Incoming(path)
+    scratch = RunReport()
+    loaded = _load(path, scratch)
+    if loaded is None:
+        item.failure = scratch
+        return item
+    data, item.received_at = loaded
+    item.sha = hashlib.sha256(data).hexdigest()
+    item.name = _nfc(path.name)
+    if (item.sha, item.name) in known:
+        return item  # unchanged
+    if item.sha in seen_this_run or ledger.receipt_kind(item.sha, item.name) == "duplicate":
+        item.duplicate = True
+        return item
+    seen_this_run.add(item.sha)
+    item.data = data
+    with report.timed("archive"):
+        item.archived = None if report.dry_run else _archive(paths.archive, item.sha, path.suffix, data)
+    return item
+
+
+POOL_MIN_FILES = 50  # new files in a chunk from which reading goes to the pool: below, starting it costs more
+POOL_WORKERS = 2
+_POOL_CHUNK = 10  # files per task sent to a worker
+_worker_context: tuple[FormSpec, Registry, int] | None = None  # spec, registry, run's pid: inherited by workers
+
+
+class _Readers:
+    """Reads new files into Submissions, in order: in this process, or (from POOL_MIN_FILES files on, where
+    fork exists) in POOL_WORKERS forked processes, each doing the whole preflight and read of a file and
+    sending back only its Submission (performance notes §2: a pool pays off when workers do the expensive
+    work and return a small record). The pool changes nothing but the time: the same read() on the same
+    bytes. Should it break (a worker killed), the files are read here instead."""
+
+    def __init__(self, spec: FormSpec, registry: Registry) -> None:
+        self.spec, self.registry = spec, registry
+        self.pool: Any = None
+
+    def __enter__(self) -> _Readers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self, work: list[tuple[Path, bytes | None]]) -> _Reading:
+        """Start reading `work` (in the pool, at once); the Submissions come from the result's .result()."""
+        if self.pool is None and len(work) >= POOL_MIN_FILES:
+            self.pool = _start_pool(self.spec, self.registry)
+        results = None
+        if self.pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                results = self.pool.map(_read_in_worker, work, chunksize=_POOL_CHUNK)  # submitted now
+            except BrokenProcessPool:
+                self.close()
+        return _Reading(self, work, results)
+
+    def read_here(self, work: list[tuple[Path, bytes | None]]) -> list[Submission]:
+        from pipeline.check import read_one
+
+        return [read_one(path, self.spec, self.registry, data=data) for path, data in work]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+@dataclass
+class _Reading:
+    """Files being read: by the pool (results is its ordered iterator), or, without one, when asked."""
+
+    readers: _Readers
+    work: list[tuple[Path, bytes | None]]
+    results: Any
+
+    def result(self) -> list[Submission]:
+        if self.results is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                submissions = list(self.results)
+                self.work = []  # the bytes are no longer needed
+                return submissions
+            except BrokenProcessPool:
+                self.readers.close()
+        return self.readers.read_here(self.work)
+
+
+def _start_pool(spec: FormSpec, registry: Registry) -> Any:
+    """A fork-started pool (the workers inherit spec, registry and loaded modules), or None without fork."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pipeline.read  # noqa: F401 - imported once here, inherited by the workers
+
+    global _worker_context
+    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
+        return None
+    _worker_context = (spec, registry, os.getpid())
+    return ProcessPoolExecutor(POOL_WORKERS, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_start)
+
+
+def _worker_start() -> None:
+    """A worker dies with the run: a run killed mid-way must not leave workers waiting for work."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    if _worker_context is not None and os.getppid() != _worker_context[2]:
+        os._exit(1)  # the run died before the line above took effect
+
+
+def _read_in_worker(item: tuple[Path, bytes | None]) -> Submission:
+    from pipeline.check import read_one
+
+    assert _worker_context is not None
+    spec, registry, _ = _worker_context
+    path, data = item
+    return read_one(path, spec, registry, data=data)
 
 
 def _load(path: Path, report: RunReport) -> tuple[bytes, str] | None:
@@ -249,12 +430,32 @@ def _nfc(name: str) -> str:
 
 
 def _duplicate(ledger: Ledger, report: RunReport, sha: str, name: str, run_id: int) -> None:
-    first = ledger.first_received(sha) or "?"
+    first = ledger.first_received(sha)
     report.counts["duplicate"] += 1
     report.files.append(FileResult(name, sha, None, "duplicate", [
-        issue("SYS_DUPLICATE", file=name, context={"time": first})]))
-    if not report.dry_run:
+        issue("SYS_DUPLICATE", file=name, context={"time": first or "?"})]))
+    if report.dry_run:
+        return
+    if first is not None:  # the original is recorded: say so now
         ledger.add_receipt(sha, name, run_id, "duplicate")
+    else:  # the original is still in this run's batch (or was skipped): after it
+        report.pending_receipts.append((sha, name))
+
+
+def _add_pending_receipts(ledger: Ledger, report: RunReport, run_id: int) -> None:
+    """Receipts of in-run duplicates, now that their originals are recorded. The same bytes as a skipped
+    file (two identical `~$` owner files) are skipped too, as a later run would find them."""
+    for sha, name in report.pending_receipts:
+        if ledger.first_received(sha) is not None:
+            ledger.add_receipt(sha, name, run_id, "duplicate")
+        elif "skipped" in ledger.receipt_kinds(sha):
+            ledger.add_receipt(sha, name, run_id, "skipped")
+            original = next(f for f in report.files if f.sha256 == sha and f.status == "skipped")
+            result = next(f for f in report.files if f.sha256 == sha and f.name == name)
+            result.status, result.issues = "skipped", [replace(i, file=name) for i in original.issues]
+            report.counts["duplicate"] -= 1
+            report.counts["skipped"] += 1
+    report.pending_receipts.clear()
 
 
 def _archive(folder: Path, sha: str, suffix: str, data: bytes) -> str:
@@ -299,13 +500,13 @@ def ledger_status(verdict_status: str, submission: Submission, issues: list[Issu
 
 
 def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, report: RunReport,
-                   changed: bool) -> dict[str, str]:
+                   changed: bool, run_id: int) -> dict[str, str]:
     from pipeline.consolidate import build_summary
     from pipeline.exports import write_exports
     from pipeline.summary_writer import write_summary
 
     target = paths.out / summary_name(spec)
-    if not changed and target.exists():
+    if not changed and target.exists() and _summary_current(ledger, run_id, target):
         return {"summary": str(target)}  # nothing new: the summary on disk is already the ledger's
     with report.timed("summary"):
         submissions = ledger.submissions(spec.round)
@@ -321,6 +522,18 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
     with report.timed("feedback"):
         outputs.update(_write_feedback(paths, spec, registry, report))
     return outputs
+
+
+def _summary_current(ledger: Ledger, run_id: int, target: Path) -> bool:
+    """Whether `target` already shows the ledger: only if the run before this one completed and wrote (or
+    confirmed) it. After a run that failed or was killed between recording and writing, or that had to write
+    under a fallback name (the summary was open in Excel), the summary is rebuilt although nothing is new."""
+    import json
+
+    previous = ledger.previous_run(run_id)
+    if previous is None or previous["status"] != "completed":
+        return False
+    return json.loads(previous["outputs_json"] or "{}").get("summary") == str(target)
 
 
 def _write_feedback(paths: Paths, spec: FormSpec, registry: Registry, report: RunReport) -> dict[str, str]:

@@ -10,7 +10,7 @@ Safety (reliability notes §0 items 7–9, §6.5):
 - the file is replaced atomically (pipeline.atomic), so a failure leaves the previous summary intact.
 
 Reproducible: the same Summary gives the same bytes (the creation time is summary.generated_at and
-xlsxwriter stamps ZIP members with a fixed date). Totals are numbers computed by consolidate, not formulas:
+xlsxwriter stamps ZIP members with a fixed date and mode). Totals are numbers computed by consolidate, not formulas:
 the workbook holds no formula at all, which keeps it identical in Excel and LibreOffice.
 """
 
@@ -29,7 +29,8 @@ from typing import Any, ClassVar
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.utility import xl_rowcol_to_cell_fast
+from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from pipeline import consolidate as C
 from pipeline.atomic import write_atomic
@@ -255,6 +256,28 @@ FILLS = {"header": "#D9E1F2", "group": "#DDEBF7", "subtotal": "#F2F2F2", "total"
 # Public API
 
 
+class FastWorksheet(Worksheet):
+    """xlsxwriter's Worksheet with a short path for the three kinds of cell the summary writes by the
+    hundred thousand: a formatted number, shared string or blank. It writes the same XML as xlsxwriter,
+    without the per-attribute escaping that a cell reference and a style index never need (that escaping
+    is most of the cost of saving a large sheet). Anything else goes through xlsxwriter itself. The bytes
+    are identical (tests/test_summary_writer.py compares both classes); xlsxwriter is pinned, since this
+    relies on its internal cell tuples."""
+
+    def _write_cell(self, row: int, col: int, cell: Any) -> None:
+        kind, fmt = cell.__class__, cell.format
+        if fmt is None or self.constant_memory:
+            super()._write_cell(row, col, cell)
+        elif kind is CellNumberTuple:
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"><v>{cell.number:.16G}</v></c>')
+        elif kind is CellStringTuple:  # the shared string's index
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}" t="s"><v>{cell.string}</v></c>')
+        elif kind is CellBlankTuple:
+            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"/>')
+        else:
+            super()._write_cell(row, col, cell)
+
+
 def write_summary(summary: C.Summary, spec: FormSpec, path: Path, *, lang: str = "vi") -> Path:
     """Write the summary workbook atomically; returns the path written (a timestamped sibling when the
     target is locked, e.g. open in Excel)."""
@@ -264,7 +287,9 @@ def write_summary(summary: C.Summary, spec: FormSpec, path: Path, *, lang: str =
 def summary_bytes(summary: C.Summary, spec: FormSpec, *, lang: str = "vi") -> bytes:
     """The workbook as bytes: identical for identical Summaries."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, **WORKBOOK_OPTIONS})
+    # Each sheet's XML goes to a temporary file, not to an in-memory string: at 10,000 agencies those
+    # strings alone take several hundred MB. Members are still stamped with a fixed date (31/1/1980).
+    book = xlsxwriter.Workbook(buffer, {"in_memory": False, **WORKBOOK_OPTIONS})
     _Writer(summary, spec, book, lang).write()
     book.close()
     return buffer.getvalue()
@@ -524,7 +549,7 @@ class _Writer:
         return r
 
     def sheet(self, key: str, *, fit_width: bool = True) -> Worksheet:
-        ws = self.book.add_worksheet(self.w(f"sheet.{key}"))
+        ws = self.book.add_worksheet(self.w(f"sheet.{key}"), worksheet_class=FastWorksheet)
         ws.set_paper(9)  # A4
         ws.set_landscape()
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)

@@ -265,8 +265,10 @@ def test_cell_map_of_meta_is_followed_when_written_from_another_spec_edit(spec, 
             key, value = row[0].value, row[1].value if len(row) > 1 else None
             if key == "spec_sha256":
                 row[1].value = "0" * 64
-            elif key == "@field" and value in (first, second):
-                row[3].value = f"D{row_2 if value == first else row_1}"
+            elif key == "@cells" and value == "Hiện trạng":  # "field=cell; field=cell; …"
+                pairs = dict(pair.split("=") for pair in row[2].value.split("; "))
+                pairs[first], pairs[second] = f"D{row_2}", f"D{row_1}"
+                row[2].value = "; ".join(f"{k}={v}" for k, v in pairs.items())
 
     sub = read_bytes(edited(stc_bytes, swap), spec, registry)
     assert "LAYOUT_MOVED" not in codes(sub) and errors(sub) == []

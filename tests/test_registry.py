@@ -62,3 +62,36 @@ def test_registry_mistakes_are_reported_with_line():
         parse_registry(header + "STC,Sở Tài chính,,so,,,,\nSTC,Sở Tài chính,,so,,,,\n")
     with pytest.raises(RegistryError, match="missing columns"):
         parse_registry("code,name_vi\nSTC,Sở Tài chính\n")
+
+
+def _code_in_filename_by_definition(registry, file_name: str) -> str | None:
+    """The rule as first written: every code, longest first, searched in the name with boundaries."""
+    import re
+    from pathlib import Path
+
+    stem = Path(file_name).stem.upper()
+    for code in sorted(registry.by_code, key=len, reverse=True):
+        if re.search(rf"(^|[^A-Z0-9]){re.escape(code)}($|[^A-Z0-9])", stem):
+            return code
+    return None
+
+
+def test_code_in_file_name_follows_its_definition(registry):
+    """The lookup walks the name, not the registry (a national registry has 10,000 codes), and finds what
+    searching for every code would find."""
+    import random
+
+    rng = random.Random(7)
+    pieces = [*registry.by_code, "bao", "cao", "-", "_", " ", ".", "Đ", "2007", "KCN", "H", "x", "ß"]
+    for _ in range(3000):
+        name = "".join(rng.choice(pieces) if rng.random() < 0.7 else rng.choice(pieces).lower()
+                       for _ in range(rng.randint(0, 6))) + rng.choice([".xlsx", ".xls", ""])
+        assert registry.code_in_filename(name) == _code_in_filename_by_definition(registry, name), name
+
+
+def test_code_in_file_name_with_a_national_registry():
+    header = "code,name_vi,name_en,group,group_vi,group_en,loai_don_vi,aliases\n"
+    big = parse_registry(header + "".join(f"A{i:05d},Đơn vị {i},,so,,,,\n" for i in range(20_000)))
+    assert big.code_in_filename("BM-UDCNTT-2007_v1.0_A19999.xlsx") == "A19999"
+    assert big.code_in_filename("A00001-A00002.xlsx") == "A00001"  # equal lengths: registry order
+    assert big.code_in_filename("BM-UDCNTT-2007_v1.0.xlsx") is None

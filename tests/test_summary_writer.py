@@ -194,6 +194,16 @@ def test_same_ledger_same_bytes(round_, spec, registry):
     assert "2007-10-15T09:30:00Z" in created
 
 
+def test_fast_worksheet_writes_exactly_what_xlsxwriter_writes(round_, spec, monkeypatch):
+    """FastWorksheet's short path for numbers, strings and blanks gives xlsxwriter's own bytes."""
+    from xlsxwriter.worksheet import Worksheet
+
+    _, summary, data = round_
+    monkeypatch.setattr(W, "FastWorksheet", Worksheet)
+    assert summary_bytes(summary, spec) == data
+    assert summary_bytes(summary, spec, lang="en") != data  # the comparison can fail
+
+
 def test_atomic_replacement_keeps_the_previous_summary(round_, spec, tmp_path, monkeypatch):
     _, s, _data = round_
     target = tmp_path / "tong_hop.xlsx"

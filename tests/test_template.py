@@ -240,6 +240,39 @@ def test_meta_round_trips_through_calamine(spec, stc):
     assert meta.columns == {cid: col_letter(c) for cid, c in t.columns.items()}
 
 
+def test_meta_is_compact_one_map_row_per_sheet(spec, stc):
+    """Every reader parses the whole of `_meta` on every return: the cell map is one row per sheet."""
+    rows = [r for r in calamine_rows(stc, META_SHEET) if any(c != "" for c in r)]
+    assert len(rows) <= 7 + len(spec.sheets) + 2
+    assert rows[0][:2] == ["ictplan_meta", "2"]
+
+
+def test_meta_format_1_of_earlier_templates_is_still_read(spec):
+    """Templates sent out before the compact map carry one row per field and per column."""
+    layout = layout_for(spec)
+    t = layout.table
+    rows = [["ictplan_meta", "1"], ["form_id", spec.form_id], ["agency_code", "STC"], ["spec_sha256", "x"], [],
+            *(["@field", fid, ref.sheet, ref.a1] for fid, ref in layout.cells.items()),
+            ["@table", spec.table.id, t.sheet, float(t.first_row), float(t.last_row), float(t.total_row)],
+            *(["@column", cid, col_letter(c)] for cid, c in t.columns.items())]
+    meta = parse_meta(rows)
+    assert meta.cells == {fid: (ref.sheet, ref.a1) for fid, ref in layout.cells.items()}
+    assert meta.table == (spec.table.id, t.sheet, t.first_row, t.last_row, t.total_row)
+    assert meta.columns == {cid: col_letter(c) for cid, c in t.columns.items()}
+    assert meta.agency_code == "STC"
+
+
+def test_a_long_cell_map_continues_on_more_rows(spec, monkeypatch):
+    from pipeline import meta as meta_module
+
+    layout = layout_for(spec)
+    whole = parse_meta(meta_module.meta_rows(spec, layout))
+    monkeypatch.setattr(meta_module, "MAX_TEXT", 60)
+    rows = meta_module.meta_rows(spec, layout)
+    assert all(len(c) <= 60 for r in rows if r and r[0] in ("@cells", "@columns") for c in r[-1:])
+    assert parse_meta(rows) == whole
+
+
 def test_blank_meta_has_no_agency(blank):
     meta = parse_meta(calamine_rows(blank, META_SHEET))
     assert meta.agency_code == "" and meta.agency_name == ""

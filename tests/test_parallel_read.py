@@ -1,0 +1,137 @@
+"""Reading new returns in a pool of forked workers changes nothing but the time (pipeline.run._Readers).
+
+The same mixed inbox (clean returns, returns with mistakes, a resubmission, duplicates under other names,
+a skipped file, a corrupt file, a file no agency owns) is consolidated twice, once in this process and
+once through the pool, with small chunks and batches so that chunk edges, batch flushes and in-run
+duplicates across chunks are all exercised. The reports and the ledgers must be identical but for
+timestamps and the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import random
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipeline import run
+from pipeline.run import Paths, consolidate
+from pipeline.sample import make_sample, write_samples
+from pipeline.template import build_workbook
+
+TIMES = {"received_at", "recorded_at", "first_seen", "started_at", "finished_at", "applied_at"}
+
+
+@pytest.fixture(scope="module")
+def mixed_inbox(tmp_path_factory, spec, registry) -> Path:
+    folder = tmp_path_factory.mktemp("mixed") / "inbox"
+    written = write_samples(spec, registry, folder, count=30, seed=5, error_rate=0.3)
+    (folder / "manifest.json").rename(folder.parent / "manifest.json")
+    for i, (path, _) in enumerate(written[:8]):  # the same bytes again under another name
+        shutil.copy(path, folder / f"zz_copy_{i}_{path.name}")
+    agency = registry.agencies[3]  # a resubmission: other figures, the same agency
+    sample = make_sample(spec, agency, random.Random(99))
+    (folder / f"z_resent_{agency.code}.xlsx").write_bytes(
+        build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
+    (folder / "~$owner.xlsx").write_bytes(b"\x05someone" + b" " * 150)  # skipped: an Excel owner file
+    (folder / "broken.xlsx").write_bytes(written[0][0].read_bytes()[:5000])  # truncated
+    (folder / "notes.txt").write_text("not a return", encoding="utf-8")
+    return folder
+
+
+def _run(inbox: Path, out: Path, spec, registry) -> tuple[dict, dict]:
+    paths = Paths(inbox, out, out / "ledger.sqlite")
+    report = consolidate(paths, spec, registry).to_dict()
+    again = consolidate(paths, spec, registry).to_dict()  # nothing new: every file unchanged
+    report.pop("seconds"), report.pop("outputs"), again.pop("seconds"), again.pop("outputs")
+    db = sqlite3.connect(paths.db)
+    db.row_factory = sqlite3.Row
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    content = {}
+    for table in tables:
+        rows = [{k: v for k, v in dict(r).items() if k not in TIMES} for r in db.execute(f"SELECT * FROM {table}")]
+        content[table] = rows
+    db.close()
+    # Times differ between the two runs, also inside messages ("received at …"): compare without them.
+    text = json.dumps([{"first": report, "again": again}, content], ensure_ascii=False, default=str)
+    text = text.replace(json.dumps(str(out))[1:-1], "<out>")
+    return tuple(json.loads(re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?", "<time>", text)))
+
+
+def test_pool_gives_the_same_reports_and_ledger(tmp_path, mixed_inbox, spec, registry, monkeypatch):
+    monkeypatch.setattr(run, "BATCH_SIZE", 7)
+    monkeypatch.setattr(run, "POOL_MIN_FILES", 10**9)
+    inline = _run(mixed_inbox, tmp_path / "inline", spec, registry)
+    monkeypatch.setattr(run, "POOL_MIN_FILES", 3)
+    started: list[object] = []
+    real_start = run._start_pool
+
+    def start(*args):
+        pool = real_start(*args)
+        started.append(pool)
+        return pool
+
+    monkeypatch.setattr(run, "_start_pool", start)
+    pooled = _run(mixed_inbox, tmp_path / "pooled", spec, registry)
+    assert started and started[0] is not None  # the pool did read
+    _first_difference(pooled[0], inline[0])
+    assert pooled[0] == inline[0]
+    _first_difference(pooled[1], inline[1])
+    assert inline[0]["first"]["counts"]["duplicate"] == 8 and inline[0]["first"]["counts"]["skipped"] >= 1
+    assert inline[0]["again"]["counts"]["unchanged"] == len(list(mixed_inbox.iterdir()))
+
+
+@pytest.mark.parametrize("when", ["submitting", "collecting"])
+def test_a_broken_pool_falls_back_to_reading_here(when, tmp_path, mixed_inbox, spec, registry, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken:
+        def map(self, function, work, **kwargs):
+            if when == "submitting":
+                raise BrokenProcessPool("the pool is broken")
+            return self.results(function, work)
+
+        def results(self, function, work):
+            yield function(work[0])
+            raise BrokenProcessPool("a worker was killed")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(run, "BATCH_SIZE", 7)
+    monkeypatch.setattr(run, "POOL_MIN_FILES", 3)
+    run._worker_context = (spec, registry, 0)
+    monkeypatch.setattr(run, "_start_pool", lambda *args: Broken())
+    broken = _run(mixed_inbox, tmp_path / "broken", spec, registry)
+    monkeypatch.setattr(run, "POOL_MIN_FILES", 10**9)
+    _first_difference(broken, _run(mixed_inbox, tmp_path / "inline", spec, registry))
+
+
+def test_a_submission_is_small_to_send_back(mixed_inbox, spec, registry):
+    """Workers send back whole Submissions: they must stay small (the notes' 'small record')."""
+    from pipeline.check import read_one
+
+    path = sorted(mixed_inbox.glob("BM-*.xlsx"))[0]
+    submission = read_one(path, spec, registry)
+    assert submission.readable
+    assert len(pickle.dumps(submission)) < 64 * 1024
+    assert len(pickle.dumps(submission)) < path.stat().st_size
+
+
+def _first_difference(a, b, where="") -> None:
+    """Fail naming the first place two nested values differ (pytest's diff of these is unreadable)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), (where, a.keys() ^ b.keys())
+        for key in a:
+            _first_difference(a[key], b[key], f"{where}/{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), (where, len(a), len(b))
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _first_difference(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, (where, a, b)
