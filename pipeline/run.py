@@ -501,13 +501,14 @@ def ledger_status(verdict_status: str, submission: Submission, issues: list[Issu
 
 def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, report: RunReport,
                    changed: bool, run_id: int) -> dict[str, str]:
+    target = paths.out / summary_name(spec)
+    if not changed and target.exists() and _summary_current(ledger, run_id, target):
+        return {"summary": str(target)}  # nothing new: the summary on disk is already the ledger's
+    # Imported only now: a re-run with nothing new should not pay for pandas (it is most of its time).
     from pipeline.consolidate import build_summary
     from pipeline.exports import write_exports
     from pipeline.summary_writer import write_summary
 
-    target = paths.out / summary_name(spec)
-    if not changed and target.exists() and _summary_current(ledger, run_id, target):
-        return {"summary": str(target)}  # nothing new: the summary on disk is already the ledger's
     with report.timed("summary"):
         submissions = ledger.submissions(spec.round)
         ids = [s["id"] for s in submissions]
