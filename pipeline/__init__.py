@@ -22,7 +22,7 @@ _HOMES = {
     "read": "pipeline.read",
     "validate_batch": "pipeline.validate",
     "check_files": "pipeline.check",
-    "consolidate": "pipeline.consolidate",
+    "consolidate": "pipeline.run",
 }
 
 

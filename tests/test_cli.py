@@ -74,3 +74,10 @@ def test_consolidate_reports_a_locked_summary_under_its_new_name(tmp_path, spec,
     assert result.exit_code == 0, result.output
     assert f"{summary_name(spec)} đang được mở hoặc bị khóa" in result.output
     assert (out / summary_name(spec)).read_bytes() == b"open in Excel"
+
+
+def test_every_public_api_name_resolves():
+    import pipeline
+
+    for name in pipeline.__all__:
+        assert callable(getattr(pipeline, name)), name
