@@ -1,6 +1,7 @@
 """ictplan: one form spec → templates; inbox → read → validate → ledger → consolidate → summary.
 
-The public API. Heavy modules (pandas, pandera) load only when their function is first used, so the CLI
+The public API. Functions named like a submodule are imported from it (`pipeline.read.read`,
+`pipeline.run.consolidate`): the package attribute of that name is the submodule. Heavy modules (pandas, pandera) load only when their function is first used, so the CLI
 starts fast.
 """
 
@@ -10,8 +11,7 @@ import importlib
 from typing import Any
 
 __all__ = [
-    "build_workbook", "check_files", "consolidate", "load_registry", "load_spec", "read", "validate_batch",
-    "write_templates",
+    "build_workbook", "check_files", "load_registry", "load_spec", "validate_batch", "write_templates",
 ]
 
 _HOMES = {
@@ -19,10 +19,8 @@ _HOMES = {
     "load_registry": "pipeline.registry",
     "build_workbook": "pipeline.template",
     "write_templates": "pipeline.template",
-    "read": "pipeline.read",
     "validate_batch": "pipeline.validate",
     "check_files": "pipeline.check",
-    "consolidate": "pipeline.run",
 }
 
 
