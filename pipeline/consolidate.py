@@ -610,17 +610,16 @@ def _issues(counted: pd.DataFrame, issues: Mapping[int, list[Issue]]) -> pd.Data
 
 def _moved_cells(spec: FormSpec, counted: pd.DataFrame) -> pd.DataFrame:
     """Values read from another cell than the template's: the lineage a leader's question may need."""
-    template = layout_for(spec).cells
+    template = {field_id: [ref.sheet, ref.a1] for field_id, ref in layout_for(spec).cells.items()}
     rows = []
     for row in counted.itertuples():
         cells = json.loads(row.cells_json or "{}")
         for field_id, place in cells.items():
             ref = template.get(field_id)
-            if ref is None or not isinstance(place, list | tuple) or len(place) != 2:
+            if ref is None or place == ref or not isinstance(place, list) or len(place) != 2:
                 continue
-            if (place[0], place[1]) != (ref.sheet, ref.a1):
-                rows.append({"code": row.agency, "field": field_id, "sheet": place[0], "cell": place[1],
-                             "template_cell": f"{ref.sheet}!{ref.a1}"})
+            rows.append({"code": row.agency, "field": field_id, "sheet": place[0], "cell": place[1],
+                         "template_cell": f"{ref[0]}!{ref[1]}"})
     return pd.DataFrame(rows, columns=["code", "field", "sheet", "cell", "template_cell"])
 
 

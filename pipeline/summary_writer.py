@@ -24,13 +24,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_rowcol_to_cell_fast
-from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from pipeline import consolidate as C
 from pipeline.atomic import write_atomic
@@ -256,25 +256,41 @@ FILLS = {"header": "#D9E1F2", "group": "#DDEBF7", "subtotal": "#F2F2F2", "total"
 # Public API
 
 
+class RunOfCells(NamedTuple):
+    """The finished XML of consecutive cells of one row, stored where the first of them would be."""
+
+    xml: str
+
+
+class _Covered(NamedTuple):
+    """Marks the last cell of a RunOfCells: it keeps the row's spans and the sheet's dimension right."""
+
+
+COVERED = _Covered()
+
+
 class FastWorksheet(Worksheet):
-    """xlsxwriter's Worksheet with a short path for the three kinds of cell the summary writes by the
-    hundred thousand: a formatted number, shared string or blank. It writes the same XML as xlsxwriter,
-    without the per-attribute escaping that a cell reference and a style index never need (that escaping
-    is most of the cost of saving a large sheet). Anything else goes through xlsxwriter itself. The bytes
-    are identical (tests/test_summary_writer.py compares both classes); xlsxwriter is pinned, since this
-    relies on its internal cell tuples."""
+    """xlsxwriter's Worksheet with a short path for the hundreds of thousands of cells in the summary's
+    tables: `write_run` takes a row's consecutive number, shared-string and blank cells as finished XML,
+    instead of one stored cell tuple each that is escaped attribute by attribute when the sheet is saved
+    (most of the cost of a large sheet). The bytes are identical to writing every cell through xlsxwriter
+    (tests/test_summary_writer.py compares both); xlsxwriter is pinned, since this relies on its internal
+    cell table."""
+
+    def write_run(self, row: int, first: int, last: int, xml: str) -> None:
+        assert not self.constant_memory
+        if self._check_dimensions(row, first) or self._check_dimensions(row, last):
+            raise ValueError(f"cell out of range: row {row}, columns {first}-{last}")
+        cells = self.table[row]
+        cells[first] = RunOfCells(xml)
+        if last > first:
+            cells[last] = COVERED
 
     def _write_cell(self, row: int, col: int, cell: Any) -> None:
-        kind, fmt = cell.__class__, cell.format
-        if fmt is None or self.constant_memory:
-            super()._write_cell(row, col, cell)
-        elif kind is CellNumberTuple:
-            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"><v>{cell.number:.16G}</v></c>')
-        elif kind is CellStringTuple:  # the shared string's index
-            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}" t="s"><v>{cell.string}</v></c>')
-        elif kind is CellBlankTuple:
-            self.fh.write(f'<c r="{xl_rowcol_to_cell_fast(row, col)}" s="{fmt._get_xf_index()}"/>')
-        else:
+        kind = cell.__class__
+        if kind is RunOfCells:
+            self.fh.write(cell.xml)
+        elif kind is not _Covered:
             super()._write_cell(row, col, cell)
 
 
@@ -358,7 +374,10 @@ class _Styles:
                 props["align"] = "right"
             if quote:
                 props["quote_prefix"] = True
-            self.cache[key] = self.book.add_format(props)
+            fmt = self.cache[key] = self.book.add_format(props)
+            # Numbered at creation, not by the first cell that uses it when the sheets are saved: the
+            # tables' finished cell XML (FastWorksheet.write_run) needs the number before then.
+            fmt._get_xf_index()
         return self.cache[key]
 
 
@@ -511,35 +530,7 @@ class _Writer:
             ws.write_string(top if banded and not col.band else header, c, col.header, head)
             if widths:
                 ws.set_column(c, c, col.width)
-        r = header + 1
-        kinds = [col.kind for col in cols]
-        wrapped = [col.kind in WRAPPED for col in cols]
-        formats: dict[str, list[Format]] = {}
-        for style, values in rows:
-            fmts = formats.get(style) or formats.setdefault(style, [self.st.get(kind, style) for kind in kinds])
-            lines = 1
-            # The hot loop (every cell of the workbook): plain floats and printable text take a fast path
-            # through xlsxwriter's unwrapped writers; everything else goes through put().
-            for c, value in enumerate(values):
-                kind = type(value)
-                if (kind is float or kind is int) and math.isfinite(value):
-                    ws._write_number(r, c, value, fmts[c])
-                elif value is None:
-                    ws._write_blank(r, c, None, fmts[c])
-                elif kind is str and value.isprintable() and len(value) <= MAX_CELL // 2:
-                    if value.startswith(FORMULA_CHARS):
-                        ws._write_string(r, c, value, self.st.get(kinds[c], style, True))
-                    else:
-                        ws._write_string(r, c, value, fmts[c])
-                    if wrapped[c] and len(value) > cols[c].width:
-                        lines = max(lines, _lines(value, cols[c].width))
-                else:
-                    self.put(ws, r, c, value, kinds[c], style)
-                    if kind is str and wrapped[c]:
-                        lines = max(lines, _lines(value, cols[c].width))
-            if lines > 1:  # neither LibreOffice nor a printed page grows a row by itself: size it from the text
-                ws.set_row(r, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3))
-            r += 1
+        r = self.body(ws, header + 1, cols, rows)
         if autofilter and r > header + 1:
             ws.autofilter(header, 0, r - 1, len(cols) - 1)
         if freeze:
@@ -548,8 +539,66 @@ class _Writer:
             ws.repeat_rows(top, header)
         return r
 
+    def body(self, ws: Worksheet, top: int, cols: Sequence[Col], rows: Iterable[Row]) -> int:
+        """Write a table's rows from `top`, each value by its type; returns the row after the last.
+
+        The hot loop (every cell of the workbook): finite numbers, blanks and printable text — nearly every
+        cell — become finished XML, a row's consecutive ones written as one run (FastWorksheet.write_run);
+        anything else goes through put(). A plain xlsxwriter Worksheet (the reference the tests compare
+        against) gets the same cells one by one."""
+        fast = hasattr(ws, "write_run")  # a FastWorksheet
+        strings = ws.str_table
+        letters = [xl_col_to_name(c) for c in range(len(cols))]
+        kinds = [col.kind for col in cols]
+        wrapped = [col.kind in WRAPPED for col in cols]
+        formats: dict[str, tuple[list[Format], list[int]]] = {}
+        r = top
+        for style, values in rows:
+            if style not in formats:
+                fmts = [self.st.get(kind, style) for kind in kinds]
+                formats[style] = fmts, [fmt._get_xf_index() for fmt in fmts]
+            fmts, xfs = formats[style]
+            lines, run, first, ref = 1, [], 0, r + 1
+            for c, value in enumerate(values):
+                kind = type(value)
+                if (kind is float or kind is int) and math.isfinite(value):
+                    if not fast:
+                        ws._write_number(r, c, value, fmts[c])
+                        continue
+                    run.append(f'<c r="{letters[c]}{ref}" s="{xfs[c]}"><v>{value:.16G}</v></c>')
+                elif value is None:
+                    if not fast:
+                        ws._write_blank(r, c, None, fmts[c])
+                        continue
+                    run.append(f'<c r="{letters[c]}{ref}" s="{xfs[c]}"/>')
+                elif kind is str and value.isprintable() and len(value) <= MAX_CELL // 2:
+                    fmt = self.st.get(kinds[c], style, True) if value.startswith(FORMULA_CHARS) else fmts[c]
+                    if wrapped[c] and len(value) > cols[c].width:
+                        lines = max(lines, _lines(value, cols[c].width))
+                    if not fast:
+                        ws._write_string(r, c, value, fmt)
+                        continue
+                    index = strings._get_shared_string_index(value)
+                    run.append(f'<c r="{letters[c]}{ref}" s="{fmt._get_xf_index()}" t="s"><v>{index}</v></c>')
+                else:
+                    if run:
+                        ws.write_run(r, first, c - 1, "".join(run))
+                        run = []
+                    first = c + 1
+                    self.put(ws, r, c, value, kinds[c], style)
+                    if kind is str and wrapped[c]:
+                        lines = max(lines, _lines(value, cols[c].width))
+            if run:
+                ws.write_run(r, first, len(values) - 1, "".join(run))
+            if lines > 1:  # neither LibreOffice nor a printed page grows a row by itself: size it from the text
+                ws.set_row(r, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3))
+            r += 1
+        return r
+
     def sheet(self, key: str, *, fit_width: bool = True) -> Worksheet:
-        ws = self.book.add_worksheet(self.w(f"sheet.{key}"), worksheet_class=FastWorksheet)
+        # The charts' own sheet keeps xlsxwriter's cells: the charts' cached values are read from them.
+        kind = Worksheet if key == "chartdata" else FastWorksheet
+        ws = self.book.add_worksheet(self.w(f"sheet.{key}"), worksheet_class=kind)
         ws.set_paper(9)  # A4
         ws.set_landscape()
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)

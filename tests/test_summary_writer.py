@@ -194,11 +194,18 @@ def test_same_ledger_same_bytes(round_, spec, registry):
     assert "2007-10-15T09:30:00Z" in created
 
 
+ORIGINAL_WRITE_RUN = W.FastWorksheet.write_run
+
+
 def test_fast_worksheet_writes_exactly_what_xlsxwriter_writes(round_, spec, monkeypatch):
-    """FastWorksheet's short path for numbers, strings and blanks gives xlsxwriter's own bytes."""
+    """FastWorksheet's runs of finished cell XML give xlsxwriter's own bytes, cell by cell."""
     from xlsxwriter.worksheet import Worksheet
 
     _, summary, data = round_
+    runs = []
+    monkeypatch.setattr(W.FastWorksheet, "write_run", lambda ws, *a: runs.append(a) or ORIGINAL_WRITE_RUN(ws, *a))
+    assert summary_bytes(summary, spec) == data
+    assert len(runs) > 1000  # the short path was taken
     monkeypatch.setattr(W, "FastWorksheet", Worksheet)
     assert summary_bytes(summary, spec) == data
     assert summary_bytes(summary, spec, lang="en") != data  # the comparison can fail
@@ -369,3 +376,4 @@ def test_write_summary_returns_fallback_when_locked(round_, spec, tmp_path, monk
     written = write_summary(s, spec, target)
     assert written != target and written.parent == tmp_path and written.suffix == ".xlsx"
     assert not target.exists()
+
