@@ -38,7 +38,7 @@ from typing import Any
 
 from common import ROOT, peak_rss_mb, sample_inbox
 
-STAGES = ("archive", "read", "validate", "ledger", "summary", "exports", "feedback")
+STAGES = ("take_in", "archive", "read", "imports", "validate", "ledger", "summary", "exports", "feedback")
 NAIVE_SUBSET = 1000  # files the naive pipeline is timed on when N ≥ 2000
 
 

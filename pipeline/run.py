@@ -4,7 +4,8 @@ The protocol that makes it impossible to lose or double-count a return (reliabil
 1. take the run lock (one run per ledger); open the ledger (integrity check) — a busy or corrupt ledger
    stops the run before any output is touched;
 2. for each inbox file: read its bytes once, hash them; bytes already recorded are a duplicate (nothing
-   else changes); new bytes are archived under their SHA-256 (temp + fsync + replace) BEFORE parsing;
+   else changes); new bytes are archived under their SHA-256 (temp + fsync + replace) BEFORE they are
+   parsed, by the same reader (a worker process) that then parses them;
 3. read and validate the new files in batches (one pandera call per batch); record each return in its own
    transaction; a bug while checking one return quarantines that return, the batch goes on;
 4. rebuild the summary from the ledger alone (a pure function of it) and write it atomically.
@@ -188,14 +189,15 @@ def _ingest(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, re
     """Record every new inbox file; returns whether the ledger changed.
 
     The inbox is taken in chunks of BATCH_SIZE files, so at most two chunks' bytes and one batch of
-    Submissions are held at once. For each chunk: (1) in inbox order, every file is loaded, hashed, sorted
-    into unreadable / unchanged / duplicate / new, and a new file is archived (before it is parsed);
-    nothing is written to the ledger or the report here; (2) the new files are handed to the readers — a
-    pool of forked workers when there are enough of them (`_Readers`) — which read this chunk while this
-    process applies the previous one; (3) in inbox order, each file's outcome is applied exactly as when
-    files are taken one at a time: the same Submissions, ledger writes and report, in the same order.
-    (Sorting a file in (1) only reads the ledger, and nothing the previous chunk writes can change how a
-    later file is sorted: its bytes are either in `seen_this_run` already or were never recorded.)"""
+    Submissions are held at once. For each chunk: (1) in inbox order, every file is loaded, hashed and
+    sorted into unreadable / unchanged / duplicate / new; a new file is handed to the readers — a pool of
+    forked workers when there are enough new files (`_Readers`) — which archive and read it while this
+    process takes in the next files, then applies the previous chunk; nothing is written to the ledger or
+    the report here; (2) once the chunk is read (so archived), in inbox order, each file's outcome is
+    applied exactly as when files are taken one at a time: the same Submissions, ledger writes and report,
+    in the same order. (Sorting a file in (1) only reads the ledger, and nothing the previous chunk writes
+    can change how a later file is sorted: its bytes are either in `seen_this_run` already or were never
+    recorded.)"""
     known = ledger.known_receipts()
     seen_this_run: set[str] = set()  # the same bytes twice in one inbox: the second is a duplicate
     state = _Batch()
@@ -203,10 +205,19 @@ def _ingest(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, re
     with _Readers(spec, registry) as readers:
         previous: tuple[list[_Incoming], list[_Incoming], _Reading] | None = None
         for first in range(0, len(inbox), BATCH_SIZE):
-            incoming = [_take_in(path, paths, ledger, report, known, seen_this_run)
-                        for path in inbox[first:first + BATCH_SIZE]]
-            new = [item for item in incoming if item.data is not None]
-            reading = readers.start([(item.path, item.data) for item in new])
+            reading = readers.start()
+            incoming, new = [], []
+            with report.timed("take_in"):
+                for path in inbox[first:first + BATCH_SIZE]:
+                    item = _take_in(path, paths, ledger, known, seen_this_run, report.dry_run)
+                    incoming.append(item)
+                    if item.data is not None:
+                        new.append(item)
+                        # archived and read by the workers while this process takes in the next files
+                        reading.add(_Work(item.path, item.data, item.archived))
+            if readers.pool is not None:
+                with report.timed("imports"):
+                    import pipeline.validate  # noqa: F401 - pandera's import (0.7 s) while the workers read
             if previous is not None:
                 _apply_chunk(*previous, ledger, spec, report, run_id, progress, state)
             previous = (incoming, new, reading)
@@ -275,10 +286,10 @@ class _Incoming:
     submission: Submission | None = None  # a new file, read
 
 
-def _take_in(path: Path, paths: Paths, ledger: Ledger, report: RunReport, known: set[tuple[str, str]],
-             seen_this_run: set[str]) -> _Incoming:
-    """Load, hash and sort one file; archive it when new. Writes nothing to the ledger or the report
-    (but the archive stage's time): the outcome is applied later, in inbox order."""
+def _take_in(path: Path, paths: Paths, ledger: Ledger, known: set[tuple[str, str]], seen_this_run: set[str],
+             dry_run: bool) -> _Incoming:
+    """Load, hash and sort one file; a new file gets its archive path (the reader writes the copy). Writes
+    nothing to the ledger or the report: the outcome is applied later, in inbox order."""
     item = _Incoming(path)
     scratch = RunReport()
     loaded = _load(path, scratch)
@@ -295,8 +306,7 @@ def _take_in(path: Path, paths: Paths, ledger: Ledger, report: RunReport, known:
         return item
     seen_this_run.add(item.sha)
     item.data = data
-    with report.timed("archive"):
-        item.archived = None if report.dry_run else _archive(paths.archive, item.sha, path.suffix, data)
+    item.archived = None if dry_run else str(paths.archive / f"{item.sha}{path.suffix.lower()[:6]}")
     return item
 
 
@@ -306,16 +316,38 @@ _POOL_CHUNK = 10  # files per task sent to a worker
 _worker_context: tuple[FormSpec, Registry, int] | None = None  # spec, registry, run's pid: inherited by workers
 
 
+@dataclass(frozen=True)
+class _Work:
+    """A new file for a reader: its bytes, and where its archive copy goes (None: a dry run)."""
+
+    path: Path
+    data: bytes
+    archive: str | None
+
+
+def _archive_and_read(work: _Work, spec: FormSpec, registry: Registry) -> Submission:
+    """Archive the bytes under their SHA-256 (temp + fsync + replace), then read them. A failing copy (a
+    full disk) raises: the run stops before recording anything of the chunk."""
+    from pipeline.check import read_one
+
+    if work.archive is not None and not os.path.exists(work.archive):
+        write_atomic(Path(work.archive), work.data)
+    return read_one(work.path, spec, registry, data=work.data)
+
+
 class _Readers:
-    """Reads new files into Submissions, in order: in this process, or (from POOL_MIN_FILES files on, where
-    fork exists) in POOL_WORKERS forked processes, each doing the whole preflight and read of a file and
-    sending back only its Submission (performance notes §2: a pool pays off when workers do the expensive
-    work and return a small record). The pool changes nothing but the time: the same read() on the same
-    bytes. Should it break (a worker killed), the files are read here instead."""
+    """Archives and reads new files into Submissions, in order: in this process, or (from POOL_MIN_FILES
+    new files in a chunk on, where fork exists) in POOL_WORKERS forked processes, each doing the archive
+    copy, the whole preflight and the read of a file and sending back only its Submission (performance
+    notes §2: a pool pays off when workers do the expensive work and return a small record). Files go to
+    the workers as they are taken in, so this overlaps hashing the next ones. The pool changes nothing
+    but the time: the same copy and read() of the same bytes. Should it break (a worker killed), the
+    files are archived (unless already) and read here instead."""
 
     def __init__(self, spec: FormSpec, registry: Registry) -> None:
         self.spec, self.registry = spec, registry
         self.pool: Any = None
+        self.started = False
 
     def __enter__(self) -> _Readers:
         return self
@@ -323,24 +355,17 @@ class _Readers:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self, work: list[tuple[Path, bytes | None]]) -> _Reading:
-        """Start reading `work` (in the pool, at once); the Submissions come from the result's .result()."""
-        if self.pool is None and len(work) >= POOL_MIN_FILES:
+    def start(self) -> _Reading:
+        """A new chunk's reading: add() its files, then take their Submissions from result()."""
+        return _Reading(self)
+
+    def start_pool(self) -> None:
+        if not self.started:
+            self.started = True
             self.pool = _start_pool(self.spec, self.registry)
-        results = None
-        if self.pool is not None:
-            from concurrent.futures.process import BrokenProcessPool
 
-            try:
-                results = self.pool.map(_read_in_worker, work, chunksize=_POOL_CHUNK)  # submitted now
-            except BrokenProcessPool:
-                self.close()
-        return _Reading(self, work, results)
-
-    def read_here(self, work: list[tuple[Path, bytes | None]]) -> list[Submission]:
-        from pipeline.check import read_one
-
-        return [read_one(path, self.spec, self.registry, data=data) for path, data in work]
+    def read_here(self, work: list[_Work]) -> list[Submission]:
+        return [_archive_and_read(item, self.spec, self.registry) for item in work]
 
     def close(self) -> None:
         if self.pool is not None:
@@ -348,21 +373,45 @@ class _Readers:
             self.pool = None
 
 
-@dataclass
 class _Reading:
-    """Files being read: by the pool (results is its ordered iterator), or, without one, when asked."""
+    """One chunk's files being read: sent to the pool _POOL_CHUNK at a time once it runs, else read in
+    result()."""
 
-    readers: _Readers
-    work: list[tuple[Path, bytes | None]]
-    results: Any
+    def __init__(self, readers: _Readers) -> None:
+        self.readers = readers
+        self.work: list[_Work] = []
+        self.sent = 0  # work[:sent] is in the pool's tasks
+        self.tasks: list[Any] = []  # futures, in order
+
+    def add(self, work: _Work) -> None:
+        self.work.append(work)
+        if self.readers.pool is None and len(self.work) >= POOL_MIN_FILES:
+            self.readers.start_pool()
+        if len(self.work) - self.sent >= _POOL_CHUNK:
+            self._send()
+
+    def _send(self) -> None:
+        pool = self.readers.pool
+        if pool is None or self.sent == len(self.work):
+            return
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            while self.sent < len(self.work):
+                task = self.work[self.sent:self.sent + _POOL_CHUNK]
+                self.tasks.append(pool.submit(_read_in_worker, task))
+                self.sent += len(task)
+        except BrokenProcessPool:
+            self.readers.close()
 
     def result(self) -> list[Submission]:
-        if self.results is not None:
+        self._send()
+        if self.readers.pool is not None and self.sent == len(self.work):
             from concurrent.futures.process import BrokenProcessPool
 
             try:
-                submissions = list(self.results)
-                self.work = []  # the bytes are no longer needed
+                submissions = [submission for task in self.tasks for submission in task.result()]
+                self.work, self.tasks = [], []  # the bytes are no longer needed
                 return submissions
             except BrokenProcessPool:
                 self.readers.close()
@@ -395,13 +444,10 @@ def _worker_start() -> None:
         os._exit(1)  # the run died before the line above took effect
 
 
-def _read_in_worker(item: tuple[Path, bytes | None]) -> Submission:
-    from pipeline.check import read_one
-
+def _read_in_worker(work: list[_Work]) -> list[Submission]:
     assert _worker_context is not None
     spec, registry, _ = _worker_context
-    path, data = item
-    return read_one(path, spec, registry, data=data)
+    return [_archive_and_read(item, spec, registry) for item in work]
 
 
 def _load(path: Path, report: RunReport) -> tuple[bytes, str] | None:
@@ -456,13 +502,6 @@ def _add_pending_receipts(ledger: Ledger, report: RunReport, run_id: int) -> Non
             report.counts["duplicate"] -= 1
             report.counts["skipped"] += 1
     report.pending_receipts.clear()
-
-
-def _archive(folder: Path, sha: str, suffix: str, data: bytes) -> str:
-    target = folder / f"{sha}{suffix.lower()[:6]}"
-    if not target.exists():
-        write_atomic(target, data)
-    return str(target)
 
 
 def _skipped(submission: Submission) -> bool:
