@@ -72,6 +72,9 @@ class Preflight:
     skip: bool
     issues: tuple[Issue, ...]
     has_macros: bool
+    # A ZIP-based file whose every part was checked by inflating it: the same parts, stored uncompressed,
+    # for the parser (which then need not inflate them a second time). None otherwise.
+    unpacked: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -136,6 +139,7 @@ class _Findings:
     skip: bool = False
     has_macros: bool = False
     issues: list[Issue] = field(default_factory=list)
+    unpacked: bytes | None = None
 
     def add(self, code: str, **context: object) -> None:
         if "kind" in context:  # the kind of file is shown to agencies: say it in their language too
@@ -148,7 +152,7 @@ class _Findings:
         raise _Stop
 
     def result(self) -> Preflight:
-        return Preflight(self.format, self.skip, tuple(self.issues), self.has_macros)
+        return Preflight(self.format, self.skip, tuple(self.issues), self.has_macros, self.unpacked)
 
 
 def _run_checks(data: bytes, found: _Findings, limits: Limits) -> None:
@@ -551,32 +555,38 @@ def _check_overlaps(parts: Iterable[_Part], start_dir: int, found: _Findings) ->
 
 def _verify_members(parts: Iterable[_Part], found: _Findings, limits: Limits) -> None:
     budget = limits.max_total_uncompressed
+    unpacked: list[tuple[zipfile.ZipInfo, bytes]] | None = []
     for part in parts:
-        head, produced = _stream_member(part, budget, found)
+        head, produced, whole = _stream_member(part, budget, found)
         budget -= produced
         if part.key.endswith(_XML_SUFFIXES) or _looks_like_xml(head):
             _check_xml_head(part, head, found, limits)
+        if unpacked is not None and whole is not None:
+            unpacked.append((part.info, whole))
+        else:
+            unpacked = None
+    found.unpacked = None if unpacked is None else _stored_zip(unpacked)
 
 
-def _stream_member(part: _Part, budget: int, found: _Findings) -> tuple[bytes, int]:
+def _stream_member(part: _Part, budget: int, found: _Findings) -> tuple[bytes, int, bytes | None]:
     """Decompress the whole member to check its size and CRC; keep the first 4 KB. Output never exceeds
     the declared size (+1 byte, to see a lie) nor the run's budget, so a lying header cannot force a large
-    allocation. A small member (the common case: every part of a normal return) is inflated in one C call;
-    anything unusual goes through the chunked path, which names the exact fault."""
+    allocation. A small member (the common case: every part of a normal return) is inflated in one C call
+    and returned whole; anything unusual goes through the chunked path, which names the exact fault."""
     info = part.info
     if info.file_size <= _ONE_SHOT and info.file_size < budget:
         checked = _one_shot(part)
         if checked is not None:
             return checked
-    return _chunked(part, budget, found)
+    return (*_chunked(part, budget, found), None)
 
 
 _ONE_SHOT = 1 * MiB  # members up to this declared size are inflated in one call, bounded by that size
 
 
-def _one_shot(part: _Part) -> tuple[bytes, int] | None:
-    """(head, size) of a member whose data inflate to exactly its declared size with its CRC; None for
-    anything else (then the chunked path finds and reports the fault)."""
+def _one_shot(part: _Part) -> tuple[bytes, int, bytes] | None:
+    """(head, size, data) of a member whose data inflate to exactly its declared size with its CRC; None
+    for anything else (then the chunked path finds and reports the fault)."""
     info = part.info
     try:
         if info.compress_type == zipfile.ZIP_STORED:
@@ -590,7 +600,26 @@ def _one_shot(part: _Part) -> tuple[bytes, int] | None:
         return None
     if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
         return None
-    return bytes(out[:_HEAD]), len(out)
+    return bytes(out[:_HEAD]), len(out), bytes(out)
+
+
+def _stored_zip(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes:
+    """A new ZIP of the members, uncompressed, with their verified CRCs: what the parser reads instead of
+    the original, so that no part is inflated twice (inflating is a third of reading a return)."""
+    local: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for info, body in members:
+        name = info.filename.encode("utf-8")  # flag 0x800: the name is UTF-8
+        header = struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0x800, 0, 0, 0x21, info.CRC, len(body),
+                             len(body), len(name), 0)
+        central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0x800, 0, 0, 0x21, info.CRC,
+                                   len(body), len(body), len(name), 0, 0, 0, 0, 0, offset) + name)
+        local += (header, name, body)
+        offset += len(header) + len(name) + len(body)
+    directory = b"".join(central)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), offset, 0)
+    return b"".join(local) + directory + end
 
 
 def _chunked(part: _Part, budget: int, found: _Findings) -> tuple[bytes, int]:

@@ -296,7 +296,7 @@ class _Reader:
         if checked.format in LEGACY_FORMATS:
             self.add("FILE_LEGACY_FORMAT", format=LEGACY_FORMATS[checked.format])
         try:
-            self.book = CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+            self.book = CalamineWorkbook.from_filelike(io.BytesIO(checked.unpacked or self.data))
         except Exception as exc:  # calamine's own errors (ZipError, XmlError, PasswordError…)
             self.add("FILE_CORRUPT", reason=type(exc).__name__)
             return

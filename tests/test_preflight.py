@@ -593,3 +593,23 @@ def test_normal_return_is_cheap() -> None:
         runs.append(time.perf_counter() - started)
     assert sorted(runs)[len(runs) // 2] < 0.01
     assert DEFAULT_LIMITS.max_file_bytes == 25 * preflight.MiB
+
+
+@pytest.mark.parametrize("make,fmt", [(h.real_xlsx, "xlsx"), (h.real_ods, "ods")])
+def test_the_parser_gets_the_same_parts_uncompressed(make: Any, fmt: str) -> None:
+    """The checked parts, stored: every member with the original's name and bytes, none inflated again."""
+    data = make()
+    unpacked = check_file(data, f"bao_cao.{fmt}").unpacked
+    assert unpacked is not None
+    original, stored = zipfile.ZipFile(io.BytesIO(data)), zipfile.ZipFile(io.BytesIO(unpacked))
+    assert stored.testzip() is None
+    assert [i.filename for i in stored.infolist()] == [i.filename for i in original.infolist()]
+    assert all(i.compress_type == zipfile.ZIP_STORED for i in stored.infolist())
+    assert all(stored.read(name) == original.read(name) for name in original.namelist())
+
+
+def test_a_part_too_large_to_inflate_at_once_leaves_the_original_to_the_parser() -> None:
+    sheet = h.read_member(h.real_xlsx(), "xl/worksheets/sheet1.xml")
+    big = sheet.replace(b"</worksheet>", b"<!--" + os.urandom(preflight.MiB).hex().encode() + b"--></worksheet>")
+    result = check_file(h.rebuild(h.real_xlsx(), replace={"xl/worksheets/sheet1.xml": big}), "bao_cao.xlsx")
+    assert result.ok and result.unpacked is None
