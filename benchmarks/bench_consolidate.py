@@ -38,7 +38,9 @@ from typing import Any
 
 from common import ROOT, peak_rss_mb, sample_inbox
 
-STAGES = ("take_in", "archive", "read", "imports", "validate", "ledger", "summary", "exports", "feedback")
+STAGES = ("take_in", "read", "imports", "validate", "ledger", "summary", "exports", "feedback")
+STAGE_LABELS = {"take_in": "list, load, hash", "read": "archive + read (wait for workers)",
+                "imports": "import pandera (while workers read)"}
 NAIVE_SUBSET = 1000  # files the naive pipeline is timed on when N ≥ 2000
 
 
@@ -182,7 +184,8 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"{'ours: ictplan consolidate':34}{ours['wall_s']:9.2f}{ours['files_per_s']:10.0f}"
           f"{ours['peak_rss_mb']:13.0f}")
     for stage in STAGES:
-        print(f"{'  ' + stage:34}{s[stage]:9.2f}")
+        label = f"{stage}: {STAGE_LABELS[stage]}" if stage in STAGE_LABELS else stage
+        print(f"{'  ' + label:34}{s[stage]:9.2f}")
     other = ours["wall_s"] - sum(s.values())
     print(f"{'  start, imports, lock, other':34}{other:9.2f}")
     print(f"{'incremental (nothing new)':34}{again['wall_s']:9.2f}{again['files_per_s']:10.0f}"

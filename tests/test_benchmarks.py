@@ -36,7 +36,7 @@ def test_bench_consolidate(cache):
     ours, again, naive, floor = r["ours"], r["incremental"], r["naive"], r["floor"]
     assert ours["exit"] == 0 and ours["counts"]["received"] == 30 and ours["counts"]["accepted"] == 30
     assert again["counts"]["unchanged"] == 30 and again["counts"]["received"] == 0
-    assert set(ours["seconds"]) == {"archive", "read", "validate", "ledger", "summary", "exports", "feedback"}
+    assert set(ours["seconds"]) == {"take_in", "read", "imports", "validate", "ledger", "summary", "exports", "feedback"}
     assert all(v >= 0 for v in ours["seconds"].values()) and ours["seconds"]["read"] > 0
     assert 0 < sum(ours["seconds"].values()) < ours["wall_s"]
     assert ours["peak_rss_mb"] > 20 and again["peak_rss_mb"] > 20
