@@ -180,21 +180,21 @@ def print_table(r: dict[str, Any]) -> None:
     m = r["machine"]
     print(f"{r['files']} clean returns, {r['n']} agencies (seed {r['seed']}); {m['cpus']} CPUs, load average "
           f"{m['load_before']:.2f} before, {m['load_after']:.2f} after")
-    print(f"{'':34}{'seconds':>9}{'files/s':>10}{'peak RSS MB':>13}")
-    print(f"{'ours: ictplan consolidate':34}{ours['wall_s']:9.2f}{ours['files_per_s']:10.0f}"
+    print(f"{'':46}{'seconds':>9}{'files/s':>10}{'peak RSS MB':>13}")
+    print(f"{'ours: ictplan consolidate':46}{ours['wall_s']:9.2f}{ours['files_per_s']:10.0f}"
           f"{ours['peak_rss_mb']:13.0f}")
     for stage in STAGES:
         label = f"{stage}: {STAGE_LABELS[stage]}" if stage in STAGE_LABELS else stage
-        print(f"{'  ' + label:34}{s[stage]:9.2f}")
+        print(f"{'  ' + label:46}{s[stage]:9.2f}")
     other = ours["wall_s"] - sum(s.values())
-    print(f"{'  start, imports, lock, other':34}{other:9.2f}")
-    print(f"{'incremental (nothing new)':34}{again['wall_s']:9.2f}{again['files_per_s']:10.0f}"
+    print(f"{'  start, imports, lock, other':46}{other:9.2f}")
+    print(f"{'incremental (nothing new)':46}{again['wall_s']:9.2f}{again['files_per_s']:10.0f}"
           f"{again['peak_rss_mb']:13.0f}")
     extrapolated = f"  (timed on {naive['measured_files']} files, extrapolated)" if naive["extrapolated"] else ""
-    print(f"{'naive: pandas + pandera per file':34}{naive['wall_s']:9.2f}{naive['files_per_s']:10.0f}"
+    print(f"{'naive: pandas + pandera per file':46}{naive['wall_s']:9.2f}{naive['files_per_s']:10.0f}"
           f"{'':13}{extrapolated}")
-    print(f"{'floor: unzip every member':34}{floor['wall_s']:9.2f}{floor['files_per_s']:10.0f}")
-    print(f"{'startup: ictplan --help':34}{r['startup_s']:9.2f}")
+    print(f"{'floor: unzip every member':46}{floor['wall_s']:9.2f}{floor['files_per_s']:10.0f}")
+    print(f"{'startup: ictplan --help':46}{r['startup_s']:9.2f}")
     print(f"naive / ours: {r['ratios']['naive_over_ours']:.1f}x    ours / floor: {r['ratios']['ours_over_floor']:.1f}x")
 
 
