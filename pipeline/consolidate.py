@@ -23,7 +23,7 @@ import json
 import math
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -235,13 +235,15 @@ def coverage_text(n: int, m: int) -> str:
 # Entry point
 
 
-def build_summary(spec: FormSpec, registry: Registry, submissions: list[dict[str, Any]],
+def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict[str, Any]],
                   projects: Mapping[int, list[dict[str, Any]]], issues: Mapping[int, list[Issue]], *,
                   generated_at: dt.datetime) -> Summary:
-    """Consolidate the round's ledger rows (all history) into a Summary. Pure and deterministic."""
+    """Consolidate the round's ledger rows (all history, LEDGER_COLUMNS at least) into a Summary. Pure and
+    deterministic. `submissions` is read once, row by row (a ledger cursor will do: each row's stored JSON
+    is decoded and dropped as it comes); `projects` and `issues` need only the counted returns'."""
     check_spec(spec)
     codes = [a.code for a in registry.agencies]
-    history = _history(submissions, spec.round)
+    history = _history(spec, submissions)
     counted = history[history["counted"] & history["agency"].isin(codes)]
     values = _values(spec, counted, codes)
     measures = _measures(spec)
@@ -269,9 +271,9 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: list[dict[str
                                  spec.table.totals[PROJECT_COST]),
         targets=_target_blocks(spec), projects=_with_duplicates(ordered),
         funding_by_area=_funding_by_area(spec, ordered), narratives=_narratives(spec, values),
-        submissions=history.drop(columns=["values_json", "cells_json"]).reset_index(drop=True),
+        submissions=history.drop(columns=["values", "moved"]).reset_index(drop=True),
         changes=changes, issues=_issues(counted, issues), duplicates=_duplicates(ordered),
-        moved_cells=_moved_cells(spec, counted), unattributed=int((~history["agency"].isin(codes)).sum()),
+        moved_cells=_moved_cells(counted), unattributed=int((~history["agency"].isin(codes)).sum()),
     )
 
 
@@ -302,10 +304,20 @@ def check_spec(spec: FormSpec) -> None:
 # Ledger rows → frames
 
 
-def _history(submissions: list[dict[str, Any]], round_: str) -> pd.DataFrame:
-    """Every submission of the round, ordered by received time then id (the ledger's own order)."""
+# The ledger columns build_summary reads (Ledger.submissions(columns=...)).
+LEDGER_COLUMNS = ("id", "sha256", "file_name", "agency_code", "received_at", "recorded_at", "status", "counted",
+                  "supersedes", "superseded_by", "errors", "warnings", "infos", "form_version", "round",
+                  "values_json", "cells_json")
+
+
+def _history(spec: FormSpec, submissions: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    """Every submission of the round, ordered by received time then id (the ledger's own order), with its
+    typed values and the cells it was read from other than the template's."""
     columns = ["id", "sha256", "file", "agency", "received_at", "recorded_at", "status", "counted", "supersedes",
-               "superseded_by", "errors", "warnings", "infos", "form_version", "values_json", "cells_json"]
+               "superseded_by", "errors", "warnings", "infos", "form_version", "values", "moved"]
+    dates = {f.id for f in spec.fields.values() if f.type == "date"}
+    template = {field_id: [ref.sheet, ref.a1] for field_id, ref in layout_for(spec).cells.items()}
+    round_ = spec.round
     rows = [{
         "id": int(s["id"]), "sha256": s.get("sha256") or "", "file": s.get("file_name") or "",
         "agency": s.get("agency_code") or "", "received_at": _timestamp(s.get("received_at")),
@@ -313,7 +325,7 @@ def _history(submissions: list[dict[str, Any]], round_: str) -> pd.DataFrame:
         "counted": bool(s.get("counted")), "supersedes": s.get("supersedes"), "superseded_by": s.get("superseded_by"),
         "errors": int(s.get("errors") or 0), "warnings": int(s.get("warnings") or 0),
         "infos": int(s.get("infos") or 0), "form_version": s.get("form_version") or "",
-        "values_json": s.get("values_json"), "cells_json": s.get("cells_json"),
+        "values": decode_values(s.get("values_json"), dates), "moved": _moved(template, s.get("cells_json")),
     } for s in submissions if s.get("round") in (None, round_)]
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("supersedes", "superseded_by"):
@@ -336,8 +348,7 @@ def _timestamp(value: Any) -> dt.datetime | None:
 def _values(spec: FormSpec, counted: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
     """The counted returns' typed values: index agency code (registry order), one column per spec field.
     Object dtype keeps the ledger's Python types (an int stays an int, blank stays None)."""
-    dates = {f.id for f in spec.fields.values() if f.type == "date"}
-    records = {row.agency: decode_values(row.values_json, dates) for row in counted.itertuples()}
+    records = {row.agency: row.values for row in counted.itertuples()}
     order = [c for c in codes if c in records]
     fields = list(spec.fields)
     return pd.DataFrame([[records[c].get(f) for f in fields] for c in order], index=pd.Index(order, name="code"),
@@ -532,7 +543,7 @@ def _aggregate(table: pd.DataFrame, measures: dict[str, Measure], group_of: pd.S
 def _agencies(registry: Registry, history: pd.DataFrame) -> pd.DataFrame:
     """Status and lineage per registry agency (plain dicts: a pandas filter per agency would be slow)."""
     by_agency: dict[str, list[dict[str, Any]]] = {}
-    for record in history.drop(columns=["values_json", "cells_json"]).to_dict("records"):
+    for record in history.drop(columns=["values", "moved"]).to_dict("records"):
         by_agency.setdefault(record["agency"], []).append(record)  # already in received order
     rows = []
     for a in registry.agencies:
@@ -570,7 +581,6 @@ def _changes(spec: FormSpec, history: pd.DataFrame, counted: pd.DataFrame, codes
     """Fields a counted return changed against the accepted return it superseded (typed old/new)."""
     columns = ["code", "submission_id", "previous_id", "field", "old", "new"]
     by_id = history.set_index("id")
-    dates = {f.id for f in spec.fields.values() if f.type == "date"}
     compared = [f.id for f in spec.fields.values() if f.is_input or f.kind == "total"]
     rows = []
     order = {c: i for i, c in enumerate(codes)}
@@ -580,7 +590,7 @@ def _changes(spec: FormSpec, history: pd.DataFrame, counted: pd.DataFrame, codes
         previous = by_id.loc[int(row.supersedes)]
         if previous["status"] not in ACCEPTED:
             continue
-        old, new = decode_values(previous["values_json"], dates), decode_values(row.values_json, dates)
+        old, new = previous["values"], row.values
         rows += [{"code": row.agency, "submission_id": int(row.id), "previous_id": int(row.supersedes),
                   "field": f, "old": old.get(f), "new": new.get(f)}
                  for f in compared if not _same(old.get(f), new.get(f))]
@@ -608,18 +618,20 @@ def _issues(counted: pd.DataFrame, issues: Mapping[int, list[Issue]]) -> pd.Data
     return pd.DataFrame(rows, columns=columns)
 
 
-def _moved_cells(spec: FormSpec, counted: pd.DataFrame) -> pd.DataFrame:
+def _moved(template: dict[str, list[str]], cells_json: str | None) -> list[tuple[str, str, str, str]]:
+    """(field, sheet, cell, template cell) of the values a return held elsewhere than the template says."""
+    moved = []
+    for field_id, place in json.loads(cells_json or "{}").items():
+        ref = template.get(field_id)
+        if ref is not None and place != ref and isinstance(place, list) and len(place) == 2:
+            moved.append((field_id, place[0], place[1], f"{ref[0]}!{ref[1]}"))
+    return moved
+
+
+def _moved_cells(counted: pd.DataFrame) -> pd.DataFrame:
     """Values read from another cell than the template's: the lineage a leader's question may need."""
-    template = {field_id: [ref.sheet, ref.a1] for field_id, ref in layout_for(spec).cells.items()}
-    rows = []
-    for row in counted.itertuples():
-        cells = json.loads(row.cells_json or "{}")
-        for field_id, place in cells.items():
-            ref = template.get(field_id)
-            if ref is None or place == ref or not isinstance(place, list) or len(place) != 2:
-                continue
-            rows.append({"code": row.agency, "field": field_id, "sheet": place[0], "cell": place[1],
-                         "template_cell": f"{ref[0]}!{ref[1]}"})
+    rows = [{"code": row.agency, "field": field_id, "sheet": sheet, "cell": cell, "template_cell": template_cell}
+            for row in counted.itertuples() for field_id, sheet, cell, template_cell in row.moved]
     return pd.DataFrame(rows, columns=["code", "field", "sheet", "cell", "template_cell"])
 
 

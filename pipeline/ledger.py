@@ -293,9 +293,19 @@ class Ledger:
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
-    def submissions(self, round_: str | None = None) -> list[dict[str, Any]]:
-        where, params = ("WHERE round = ?", [round_]) if round_ else ("", [])
-        return self.rows(f"SELECT * FROM submissions {where} ORDER BY received_at, id", params)
+    def submissions(self, round_: str | None = None, columns: Iterable[str] = ("*",)) -> list[dict[str, Any]]:
+        """The round's submissions (every round's without one), oldest first; only `columns` if given."""
+        return list(self.iter_submissions(round_, columns))
+
+    def iter_submissions(self, round_: str | None = None, columns: Iterable[str] = ("*",)) -> Iterator[dict[str, Any]]:
+        """submissions(), one row at a time: at 10,000 returns their stored JSON takes several hundred MB
+        when held all at once."""
+        where, params = ("WHERE round = ?", (round_,)) if round_ else ("", ())
+        cursor = self.db.execute(f"SELECT {', '.join(columns)} FROM submissions {where} ORDER BY received_at, id",
+                                 params)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
 
     def projects(self, submission_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
         ids = list(submission_ids)

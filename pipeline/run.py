@@ -544,17 +544,17 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
     if not changed and target.exists() and _summary_current(ledger, run_id, target):
         return {"summary": str(target)}  # nothing new: the summary on disk is already the ledger's
     # Imported only now: a re-run with nothing new should not pay for pandas (it is most of its time).
-    from pipeline.consolidate import build_summary
+    from pipeline.consolidate import LEDGER_COLUMNS, build_summary
     from pipeline.exports import write_exports
     from pipeline.summary_writer import write_summary
 
     with report.timed("summary"):
-        submissions = ledger.submissions(spec.round)
-        ids = [s["id"] for s in submissions]
-        latest = max((s["recorded_at"] for s in submissions), default=None)
+        index = ledger.submissions(spec.round, ("id", "recorded_at", "counted"))
+        counted = [s["id"] for s in index if s["counted"]]
+        latest = max((s["recorded_at"] for s in index), default=None)
         generated = dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)
-        summary = build_summary(spec, registry, submissions, ledger.projects(ids), ledger.issues(ids),
-                                generated_at=generated)
+        summary = build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),
+                                ledger.projects(counted), ledger.issues(counted), generated_at=generated)
         outputs = {"summary": str(write_summary(summary, spec, target))}
     with report.timed("exports"):
         for path in write_exports(summary, spec, paths.out):

@@ -21,6 +21,7 @@ import io
 import math
 import numbers
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,9 +258,11 @@ FILLS = {"header": "#D9E1F2", "group": "#DDEBF7", "subtotal": "#F2F2F2", "total"
 
 
 class RunOfCells(NamedTuple):
-    """The finished XML of consecutive cells of one row, stored where the first of them would be."""
+    """Where the finished XML of consecutive cells of one row lies in its sheet's spool file; stored in
+    the cell table where the first of them would be."""
 
-    xml: str
+    offset: int
+    size: int
 
 
 class _Covered(NamedTuple):
@@ -273,25 +276,44 @@ class FastWorksheet(Worksheet):
     """xlsxwriter's Worksheet with a short path for the hundreds of thousands of cells in the summary's
     tables: `write_run` takes a row's consecutive number, shared-string and blank cells as finished XML,
     instead of one stored cell tuple each that is escaped attribute by attribute when the sheet is saved
-    (most of the cost of a large sheet). The bytes are identical to writing every cell through xlsxwriter
-    (tests/test_summary_writer.py compares both); xlsxwriter is pinned, since this relies on its internal
-    cell table."""
+    (most of the cost of a large sheet). The XML waits in a temporary spool file, not in memory (at 10,000
+    agencies it is 150 MB), and is copied into the sheet when xlsxwriter saves it, row by row in order.
+    The bytes are identical to writing every cell through xlsxwriter (tests/test_summary_writer.py compares
+    both); xlsxwriter is pinned, since this relies on its internal cell table."""
+
+    _spool: Any = None
+    _spooled = 0  # bytes written to the spool
+    _spool_at = -1  # where the spool is read from when the sheet is saved
 
     def write_run(self, row: int, first: int, last: int, xml: str) -> None:
         assert not self.constant_memory
         if self._check_dimensions(row, first) or self._check_dimensions(row, last):
             raise ValueError(f"cell out of range: row {row}, columns {first}-{last}")
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile(dir=self.tmpdir)  # noqa: SIM115 - closed once the sheet is saved
+        data = xml.encode()
+        self._spool.write(data)
         cells = self.table[row]
-        cells[first] = RunOfCells(xml)
+        cells[first] = RunOfCells(self._spooled, len(data))
+        self._spooled += len(data)
         if last > first:
             cells[last] = COVERED
 
     def _write_cell(self, row: int, col: int, cell: Any) -> None:
         kind = cell.__class__
         if kind is RunOfCells:
-            self.fh.write(cell.xml)
+            if self._spool_at != cell.offset:  # rows are saved in order: a seek is rare
+                self._spool.seek(cell.offset)
+            self.fh.write(self._spool.read(cell.size).decode())
+            self._spool_at = cell.offset + cell.size
         elif kind is not _Covered:
             super()._write_cell(row, col, cell)
+
+    def _assemble_xml_file(self) -> None:
+        super()._assemble_xml_file()
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
 
 def write_summary(summary: C.Summary, spec: FormSpec, path: Path, *, lang: str = "vi") -> Path:
