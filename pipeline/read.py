@@ -277,6 +277,7 @@ class _Reader:
         self.meta: Meta | None = None
         self.cells = self.plan.cells  # where each field should be: the template's, or `_meta`'s record
         self.book: CalamineWorkbook | None = None
+        self.unpacked = data  # what calamine reads: the preflight's uncompressed copy of the parts, if any
         self.sheets: dict[str, CalamineSheet] = {}
         self.rows: dict[str, list[list[Any]]] = {}
         self.found: dict[str, _Found] = {}  # spec sheet id → located sheet
@@ -296,7 +297,8 @@ class _Reader:
         if checked.format in LEGACY_FORMATS:
             self.add("FILE_LEGACY_FORMAT", format=LEGACY_FORMATS[checked.format])
         try:
-            self.book = CalamineWorkbook.from_filelike(io.BytesIO(checked.unpacked or self.data))
+            self.unpacked = checked.unpacked or self.data
+            self.book = CalamineWorkbook.from_filelike(io.BytesIO(self.unpacked))
         except Exception as exc:  # calamine's own errors (ZipError, XmlError, PasswordError…)
             self.add("FILE_CORRUPT", reason=type(exc).__name__)
             return
@@ -757,7 +759,7 @@ class _Reader:
 
     @cached_property
     def ooxml(self) -> _Ooxml:
-        return _Ooxml(self.data if self.sub.format in OOXML_FORMATS else None)
+        return _Ooxml(self.unpacked if self.sub.format in OOXML_FORMATS else None)
 
     # -- issues --------------------------------------------------------------------------------------
 
