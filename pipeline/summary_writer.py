@@ -22,7 +22,7 @@ import math
 import numbers
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -31,7 +31,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.worksheet import RowInfo, Worksheet
 
 from pipeline import consolidate as C
 from pipeline.atomic import write_atomic
@@ -257,19 +257,12 @@ FILLS = {"header": "#D9E1F2", "group": "#DDEBF7", "subtotal": "#F2F2F2", "total"
 # Public API
 
 
-class RunOfCells(NamedTuple):
-    """Where the finished XML of consecutive cells of one row lies in its sheet's spool file; stored in
-    the cell table where the first of them would be."""
-
-    offset: int
-    size: int
-
-
 class _Covered(NamedTuple):
-    """Marks the last cell of a RunOfCells: it keeps the row's spans and the sheet's dimension right."""
+    """Marks the last cell of a run: it keeps the row's spans and the sheet's dimension right."""
 
 
 COVERED = _Covered()
+_RUN_SIZE_BITS = 24  # a run is stored as one int: offset << 24 | size (a row's XML is far below 16 MB)
 
 
 class FastWorksheet(Worksheet):
@@ -277,13 +270,18 @@ class FastWorksheet(Worksheet):
     tables: `write_run` takes a row's consecutive number, shared-string and blank cells as finished XML,
     instead of one stored cell tuple each that is escaped attribute by attribute when the sheet is saved
     (most of the cost of a large sheet). The XML waits in a temporary spool file, not in memory (at 10,000
-    agencies it is 150 MB), and is copied into the sheet when xlsxwriter saves it, row by row in order.
-    The bytes are identical to writing every cell through xlsxwriter (tests/test_summary_writer.py compares
-    both); xlsxwriter is pinned, since this relies on its internal cell table."""
+    agencies it is 150 MB); the cell table keeps one int per run, where its first cell would be, and the
+    XML is copied into the sheet when xlsxwriter saves it, row by row in order. Row heights set with
+    `set_height` are kept as one int per row (xlsxwriter's set_row keeps two objects, 130 bytes, per row),
+    except on a sheet with drawings (their placement sums xlsxwriter's own row sizes).
+    The bytes are identical to writing every cell and height through xlsxwriter (tests/test_summary_writer.py
+    compares both); xlsxwriter is pinned, since this relies on its internal cell table and row writer."""
 
     _spool: Any = None
     _spooled = 0  # bytes written to the spool
     _spool_at = -1  # where the spool is read from when the sheet is saved
+    _heights: dict[int, int] | None = None  # row → height in pixels, from set_height
+    has_drawings = False  # set before writing a sheet that gets charts: their placement sums row heights
 
     def write_run(self, row: int, first: int, last: int, xml: str) -> None:
         assert not self.constant_memory
@@ -294,18 +292,34 @@ class FastWorksheet(Worksheet):
         data = xml.encode()
         self._spool.write(data)
         cells = self.table[row]
-        cells[first] = RunOfCells(self._spooled, len(data))
+        cells[first] = self._spooled << _RUN_SIZE_BITS | len(data)
         self._spooled += len(data)
         if last > first:
             cells[last] = COVERED
 
+    def set_height(self, row: int, height: float) -> None:
+        """set_row(row, height) for a row that has cells, in less memory."""
+        if self.has_drawings:
+            self.set_row(row, height)
+            return
+        if self._heights is None:
+            self._heights = {}
+        self._heights[row] = int(height * 4.0 / 3.0 + 0.5)  # as set_row converts it
+
+    def _write_row(self, row: int, spans: str | None, row_info: RowInfo | None = None,
+                   empty_row: bool = False) -> None:
+        if row_info is None and self._heights and row in self._heights:
+            row_info = RowInfo(height=self._heights[row], row_format=None, hidden=False, level=0, collapsed=False)
+        super()._write_row(row, spans, row_info, empty_row)
+
     def _write_cell(self, row: int, col: int, cell: Any) -> None:
         kind = cell.__class__
-        if kind is RunOfCells:
-            if self._spool_at != cell.offset:  # rows are saved in order: a seek is rare
-                self._spool.seek(cell.offset)
-            self.fh.write(self._spool.read(cell.size).decode())
-            self._spool_at = cell.offset + cell.size
+        if kind is int:  # a run of finished cells in the spool
+            offset, size = cell >> _RUN_SIZE_BITS, cell & ((1 << _RUN_SIZE_BITS) - 1)
+            if self._spool_at != offset:  # rows are saved in order: a seek is rare
+                self._spool.seek(offset)
+            self.fh.write(self._spool.read(size).decode())
+            self._spool_at = offset + size
         elif kind is not _Covered:
             super()._write_cell(row, col, cell)
 
@@ -317,20 +331,24 @@ class FastWorksheet(Worksheet):
 
 
 def write_summary(summary: C.Summary, spec: FormSpec, path: Path, *, lang: str = "vi") -> Path:
-    """Write the summary workbook atomically; returns the path written (a timestamped sibling when the
-    target is locked, e.g. open in Excel)."""
-    return write_atomic(Path(path), summary_bytes(summary, spec, lang=lang), fallback=True)
+    """Write the summary workbook atomically, straight to its temporary file; returns the path written (a
+    timestamped sibling when the target is locked, e.g. open in Excel)."""
+    return write_atomic(Path(path), lambda temp: _write_workbook(summary, spec, str(temp), lang), fallback=True)
 
 
 def summary_bytes(summary: C.Summary, spec: FormSpec, *, lang: str = "vi") -> bytes:
-    """The workbook as bytes: identical for identical Summaries."""
+    """The workbook as bytes: identical for identical Summaries, and to what write_summary writes."""
     buffer = io.BytesIO()
+    _write_workbook(summary, spec, buffer, lang)
+    return buffer.getvalue()
+
+
+def _write_workbook(summary: C.Summary, spec: FormSpec, target: str | io.BytesIO, lang: str) -> None:
     # Each sheet's XML goes to a temporary file, not to an in-memory string: at 10,000 agencies those
     # strings alone take several hundred MB. Members are still stamped with a fixed date (31/1/1980).
-    book = xlsxwriter.Workbook(buffer, {"in_memory": False, **WORKBOOK_OPTIONS})
+    book = xlsxwriter.Workbook(target, {"in_memory": False, **WORKBOOK_OPTIONS})
     _Writer(summary, spec, book, lang).write()
     book.close()
-    return buffer.getvalue()
 
 
 def safe_text(text: str, lang: str = "vi") -> str:
@@ -613,7 +631,7 @@ class _Writer:
             if run:
                 ws.write_run(r, first, len(values) - 1, "".join(run))
             if lines > 1:  # neither LibreOffice nor a printed page grows a row by itself: size it from the text
-                ws.set_row(r, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3))
+                (ws.set_height if fast else ws.set_row)(r, min(MAX_ROW_HEIGHT, LINE_HEIGHT * lines + 3))
             r += 1
         return r
 
@@ -707,26 +725,24 @@ class _Writer:
             return [None if v != v else yes if v else no for v in column.astype(float).tolist()]
         return column.astype(float).tolist()
 
-    def agency_rows(self, measure_ids: Sequence[str], *, status: bool = False) -> list[Row]:
+    def agency_rows(self, measure_ids: Sequence[str], *, status: bool = False) -> Iterator[Row]:
         """Agencies by group (band row, agencies, subtotal, coverage), then the province and its coverage.
-        Lead columns: STT, agency name (and the return status)."""
+        Lead columns: STT, agency name (and the return status). Made as they are written."""
         measures = [self.s.measures[m] for m in measure_ids]
         columns = [self.measure_values(m, self.s.table[m.id]) for m in measures]
-        records = list(zip(*columns, strict=True)) if columns else [()] * len(self.s.table)
         position = {code: i for i, code in enumerate(self.s.table.index)}
         pad = [None] if status else []
-        rows: list[Row] = []
         for g_index, group in enumerate(self.s.groups.index):
             label = self.group_label(group)
-            rows.append(("group", [_roman(g_index), label, *pad, *[None] * len(measures)]))
+            yield "group", [_roman(g_index), label, *pad, *[None] * len(measures)]
             for i, code in enumerate(self.members.get(group, []), start=1):
                 state = self.agency[code]["status"]
                 lead = [i, self.agency_name(code), *([self.status_label(state)] if status else [])]
-                rows.append(({"missing": "missing", "rejected": "rejected"}.get(state, "body"),
-                             [*lead, *records[position[code]]]))
-            rows += self.total_rows(group, [None, self.w("row.subtotal", label=label), *pad], measures, "subtotal")
-        rows += self.total_rows(C.PROVINCE, [None, self.w("row.province"), *pad], measures, "total")
-        return rows
+                at = position[code]
+                yield ({"missing": "missing", "rejected": "rejected"}.get(state, "body"),
+                       [*lead, *(column[at] for column in columns)])
+            yield from self.total_rows(group, [None, self.w("row.subtotal", label=label), *pad], measures, "subtotal")
+        yield from self.total_rows(C.PROVINCE, [None, self.w("row.province"), *pad], measures, "total")
 
     def total_rows(self, level: str, lead: list[Any], measures: Sequence[C.Measure], style: str) -> list[Row]:
         """A total row and its coverage row ("n/m" under every figure)."""
@@ -746,6 +762,7 @@ class _Writer:
         for key in order:  # tab order fixed up front; the chart data are written first, the charts need them
             self.sheet(key, fit_width=key != "detail")
         self.write_chartdata(self.sheets["chartdata"])
+        self.sheets["overview"].has_drawings = True
         for key in order[:-1]:
             getattr(self, f"write_{key}")(self.sheets[key])
 
@@ -981,8 +998,8 @@ class _Writer:
         n = self.s.narratives
         names = {code: self.agency_name(code) for code in dict.fromkeys(n["code"].tolist())}
         items = {f: f"{self.spec.fields[f].section}. {self.field_label(f)}" for f in dict.fromkeys(n["field"].tolist())}
-        rows: list[Row] = [("body", [i, names[code], items[field], text]) for i, (code, field, text) in
-                           enumerate(zip(n["code"].tolist(), n["field"].tolist(), n["text"].tolist(), strict=True), start=1)]
+        rows = (("body", [i, names[code], items[field], text]) for i, (code, field, text) in
+                enumerate(zip(n["code"].tolist(), n["field"].tolist(), n["text"].tolist(), strict=True), start=1))
         self.table(ws, self.title(ws, "narratives", len(cols)), cols, rows, freeze_cols=2)
 
     def write_status(self, ws: Worksheet) -> None:

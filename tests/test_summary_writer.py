@@ -377,3 +377,9 @@ def test_write_summary_returns_fallback_when_locked(round_, spec, tmp_path, monk
     assert written != target and written.parent == tmp_path and written.suffix == ".xlsx"
     assert not target.exists()
 
+
+
+def test_the_file_written_is_the_workbook_bytes(round_, spec, tmp_path):
+    """write_summary streams the workbook to its file: the same bytes as summary_bytes."""
+    _, summary, data = round_
+    assert write_summary(summary, spec, tmp_path / "tong_hop.xlsx").read_bytes() == data
