@@ -38,6 +38,7 @@ BATCH_SIZE = 1000  # returns per validation call (its fixed cost is ~0.3 s) and 
 COUNT_KEYS = ("received", "accepted", "accepted_with_warnings", "rejected", "quarantined", "duplicate",
               "superseded", "skipped", "unchanged", "unreadable")
 SKIP_CODES = {"FILE_OWNER_LOCK", "FILE_SKIPPED"}
+LARGE_ROUND = 2000  # returns in a round from which memory is handed back between stages (it costs ~0.1 s)
 
 
 class RunFailed(RuntimeError):
@@ -543,7 +544,6 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
     target = paths.out / summary_name(spec)
     if not changed and target.exists() and _summary_current(ledger, run_id, target):
         return {"summary": str(target)}  # nothing new: the summary on disk is already the ledger's
-    _return_free_memory()  # what reading freed, before the summary (at 10,000 returns, the peak of the run)
     # Imported only now: a re-run with nothing new should not pay for pandas (it is most of its time).
     from pipeline.consolidate import LEDGER_COLUMNS, build_summary
     from pipeline.exports import write_exports
@@ -551,12 +551,16 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
 
     with report.timed("summary"):
         index = ledger.submissions(spec.round, ("id", "recorded_at", "counted"))
+        large = len(index) >= LARGE_ROUND
+        if large:
+            _return_free_memory()  # what reading freed, before the summary (the peak of a large run)
         counted = [s["id"] for s in index if s["counted"]]
         latest = max((s["recorded_at"] for s in index), default=None)
         generated = dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)
         summary = build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),
                                 ledger.projects(counted), ledger.issues(counted), generated_at=generated)
-        _return_free_memory()  # the ledger rows, decoded and dropped while building
+        if large:
+            _return_free_memory()  # the ledger rows, decoded and dropped while building
         outputs = {"summary": str(write_summary(summary, spec, target))}
     with report.timed("exports"):
         for path in write_exports(summary, spec, paths.out):
