@@ -85,11 +85,12 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def remove_stale_temps(folder: Path) -> int:
-    """Delete temporary files left by a crash between write and rename; returns how many."""
+    """Delete temporary files left by a crash between write and rename, in the folder and below it (the
+    exports' data/ and the feedback/ folders); returns how many."""
     removed = 0
     if not folder.is_dir():
         return 0
-    for path in folder.glob(f"{TEMP_PREFIX}*"):
+    for path in folder.rglob(f"{TEMP_PREFIX}*"):
         with contextlib.suppress(OSError):
             path.unlink()
             removed += 1

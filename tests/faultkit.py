@@ -282,7 +282,7 @@ def complete_invariant(paths: Paths) -> dict[str, int]:
     missing = set(inbox_files(paths.inbox)) - set(receipts)
     assert not missing, f"inbox files in no recorded state: {sorted(n for _, n in missing)}"
     assert last == "completed"
-    assert not temps(paths.out, paths.archive)
+    assert not temps(paths.out, paths.archive), temps(paths.out, paths.archive)
     return kinds
 
 

@@ -58,6 +58,17 @@ def test_stale_temps_are_cleaned(tmp_path: Path):
     assert remove_stale_temps(tmp_path) == 1
 
 
+def test_regression_stale_temps_in_export_and_feedback_folders_are_cleaned(tmp_path: Path):
+    """A run killed while writing a CSV export or a feedback workbook left its temporary file in out/data
+    or out/feedback, and the next run cleaned only out/ itself (found by the kill loop)."""
+    for folder in ("data", "feedback"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{TEMP_PREFIX}abc.csv").write_bytes(b"x")
+    (tmp_path / "data" / "indicators.csv").write_bytes(b"kept")
+    assert remove_stale_temps(tmp_path) == 2
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["indicators.csv"]
+
+
 def test_second_lock_names_the_holder(tmp_path: Path):
     path = tmp_path / "ledger.sqlite.lock"
     with RunLock(path):
