@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -155,8 +156,7 @@ def parse_registry(text: str, source: str = "registry") -> Registry:
         agencies.append(Agency(code, row["name_vi"].strip(), (row["name_en"] or "").strip(), row["group"].strip(),
                                (row["group_vi"] or row["group"]).strip(), (row["group_en"] or row["group"]).strip(),
                                (row["loai_don_vi"] or "").strip(), aliases))
-    codes = [a.code for a in agencies]
-    duplicates = sorted({c for c in codes if codes.count(c) > 1})
+    duplicates = sorted(code for code, n in Counter(a.code for a in agencies).items() if n > 1)
     if duplicates:
         raise RegistryError(f"{source}: duplicate codes {duplicates}")
     if not agencies:
