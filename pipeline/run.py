@@ -5,7 +5,7 @@ The protocol that makes it impossible to lose or double-count a return (reliabil
    stops the run before any output is touched;
 2. for each inbox file: read its bytes once, hash them; bytes already recorded are a duplicate (nothing
    else changes); new bytes are archived under their SHA-256 (temp + fsync + replace) BEFORE they are
-   parsed, by the same reader (a worker process) that then parses them;
+   parsed, by the reader (a worker process, or this one) that then parses them;
 3. read and validate the new files in batches (one pandera call per batch); record each return in its own
    transaction; a bug while checking one return quarantines that return, the batch goes on;
 4. rebuild the summary from the ledger alone (a pure function of it) and write it atomically.
