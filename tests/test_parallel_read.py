@@ -9,6 +9,7 @@ timestamps and the output folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import random
@@ -57,6 +58,9 @@ def _run(inbox: Path, out: Path, spec, registry) -> tuple[dict, dict]:
         rows = [{k: v for k, v in dict(r).items() if k not in TIMES} for r in db.execute(f"SELECT * FROM {table}")]
         content[table] = rows
     db.close()
+    # Every new file archived once, whole, under its hash, by whichever process read it.
+    content["archive"] = sorted(p.name for p in paths.archive.iterdir())
+    assert all(hashlib.sha256(p.read_bytes()).hexdigest() == p.stem for p in paths.archive.iterdir())
     # Times differ between the two runs, also inside messages ("received at …"): compare without them.
     text = json.dumps([{"first": report, "again": again}, content], ensure_ascii=False, default=str)
     text = text.replace(json.dumps(str(out))[1:-1], "<out>")
