@@ -35,7 +35,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             id INTEGER PRIMARY KEY,
             started_at TEXT NOT NULL,
             finished_at TEXT,
-            status TEXT NOT NULL,          -- running | completed | failed
+            status TEXT NOT NULL,          -- running | completed | failed | interrupted
             host TEXT, pid INTEGER,
             counts_json TEXT, outputs_json TEXT, error TEXT
         );
@@ -188,9 +188,15 @@ class Ledger:
 
     # --- runs -----------------------------------------------------------------------------------------
     def start_run(self, host: str, pid: int) -> int:
+        """Record a new run. Called under the run lock, so a run still marked 'running' was killed or crashed
+        before it could finish: it is marked 'interrupted' (its recorded returns stay; the inbox files it did
+        not record are taken by this run)."""
         with self.transaction() as db:
-            return int(db.execute("INSERT INTO runs (started_at, status, host, pid) VALUES (?, 'running', ?, ?)",
-                                  (_now(), host, pid)).lastrowid)
+            run_id = int(db.execute("INSERT INTO runs (started_at, status, host, pid) VALUES (?, 'running', ?, ?)",
+                                    (_now(), host, pid)).lastrowid)
+            db.execute("UPDATE runs SET status = 'interrupted', error = ? WHERE status = 'running' AND id < ?",
+                       (f"stopped before finishing (killed or crashed); found by run {run_id}", run_id))
+            return run_id
 
     def previous_run(self, run_id: int) -> dict[str, Any] | None:
         """The run recorded just before `run_id`, if any."""

@@ -127,3 +127,15 @@ def test_busy_ledger_fails_cleanly(tmp_path: Path):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_a_run_left_running_is_marked_interrupted_by_the_next(ledger):
+    """A run killed mid-way never finishes its row; the next run (which holds the lock) says so."""
+    killed = ledger.start_run("host", 1)
+    done = ledger.start_run("host", 2)
+    ledger.finish_run(done, "completed", {}, {})
+    third = ledger.start_run("host", 3)
+    runs = {r["id"]: r for r in ledger.runs()}
+    assert runs[killed]["status"] == "interrupted" and f"run {done}" in runs[killed]["error"]
+    assert runs[done]["status"] == "completed" and runs[done]["error"] is None
+    assert runs[third]["status"] == "running"
