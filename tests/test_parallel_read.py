@@ -147,3 +147,29 @@ def _first_difference(a, b, where="") -> None:
             _first_difference(x, y, f"{where}[{i}]")
     else:
         assert a == b, (where, a, b)
+
+
+def test_feedback_made_by_the_pool_is_the_feedback_made_here(tmp_path, mixed_inbox, spec, registry, monkeypatch):
+    """From FEEDBACK_POOL_MIN problem returns on, their feedback workbooks are made by forked workers: the
+    same files, sheets and cells as made one by one in this process."""
+    import openpyxl
+
+    def feedback(out: Path) -> dict[str, list]:
+        report = consolidate(Paths(mixed_inbox, out, out / "ledger.sqlite"), spec, registry)
+        files = {}
+        for key, name in report.outputs.items():
+            if key.startswith("feedback:"):
+                book = openpyxl.load_workbook(name)
+                files[Path(name).name] = [[c.value for c in row] for ws in book.worksheets for row in ws.iter_rows()]
+        return files
+
+    monkeypatch.setattr(run, "FEEDBACK_POOL_MIN", 10**9)
+    here = feedback(tmp_path / "here")
+    started: list[object] = []
+    real_start = run._start_pool
+    monkeypatch.setattr(run, "_start_pool", lambda *a: started.append(real_start(*a)) or started[-1])
+    monkeypatch.setattr(run, "FEEDBACK_POOL_MIN", 2)
+    monkeypatch.setattr(run, "POOL_MIN_FILES", 10**9)  # only the feedback goes to the pool
+    pooled = feedback(tmp_path / "pooled")
+    assert len(started) == 1 and started[0] is not None
+    assert len(here) >= 2 and pooled == here
