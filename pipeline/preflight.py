@@ -75,6 +75,9 @@ class Preflight:
     # A ZIP-based file whose every part was checked by inflating it: the same parts, stored uncompressed,
     # for the parser (which then need not inflate them a second time). None otherwise.
     unpacked: bytes | None = field(default=None, repr=False, compare=False)
+    # An .xlsx sheet part hides rows: the reader then says which of them hold the form's inputs (calamine
+    # does not tell hidden rows apart).
+    hidden_rows: bool = field(default=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -140,6 +143,7 @@ class _Findings:
     has_macros: bool = False
     issues: list[Issue] = field(default_factory=list)
     unpacked: bytes | None = None
+    hidden_rows: bool = False
 
     def add(self, code: str, **context: object) -> None:
         if "kind" in context:  # the kind of file is shown to agencies: say it in their language too
@@ -152,7 +156,8 @@ class _Findings:
         raise _Stop
 
     def result(self) -> Preflight:
-        return Preflight(self.format, self.skip, tuple(self.issues), self.has_macros, self.unpacked)
+        return Preflight(self.format, self.skip, tuple(self.issues), self.has_macros, self.unpacked,
+                         self.hidden_rows)
 
 
 def _run_checks(data: bytes, found: _Findings, limits: Limits) -> None:
@@ -563,6 +568,8 @@ def _verify_members(parts: Iterable[_Part], found: _Findings, limits: Limits) ->
             _check_xml_head(part, head, found, limits)
         if unpacked is not None and whole is not None:
             unpacked.append((part.info, whole))
+            if part.key.startswith("xl/worksheets/") and b'hidden="' in whole:  # the regex only where it may match
+                found.hidden_rows |= _HIDDEN_ROW.search(whole) is not None
         else:
             unpacked = None
     found.unpacked = None if unpacked is None else _stored_zip(unpacked)
@@ -601,6 +608,9 @@ def _one_shot(part: _Part) -> tuple[bytes, int, bytes] | None:
     if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
         return None
     return bytes(out[:_HEAD]), len(out), bytes(out)
+
+
+_HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*\shidden="(?:1|true)"')
 
 
 def _stored_zip(members: list[tuple[zipfile.ZipInfo, bytes]]) -> bytes:

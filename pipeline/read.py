@@ -315,6 +315,8 @@ class _Reader:
         self.recompute()
         self.identify_agency()
         self.check_merged()
+        if checked.hidden_rows:
+            self.check_hidden_rows()
         sub.readable = True
 
     def read_meta(self) -> None:
@@ -741,6 +743,16 @@ class _Reader:
                     ref = f"{a1(r0 + 1, c0)}:{a1(r1 + 1, c1)}"
                     self.add("LAYOUT_MERGED", sheet=name, cell=a1(r0 + 1, c0), ref=ref)
 
+    def check_hidden_rows(self) -> None:
+        """Hidden rows that hold inputs (.xlsx): their figures are read, but the agency may not see them."""
+        for name, cells in self.inputs_read.items():
+            hidden = self.ooxml.hidden_rows(name) & {row for row, _ in cells}
+            if hidden:
+                rows = ", ".join(map(str, sorted(hidden)[:STRAY_SHOWN]))
+                more = " …" if len(hidden) > STRAY_SHOWN else ""
+                self.add("LAYOUT_HIDDEN", sheet=name, what_vi=f"Hàng {rows}{more}",
+                         what_en=f"{'Row' if len(hidden) == 1 else 'Rows'} {rows}{more}")
+
     # -- workbook access -----------------------------------------------------------------------------
 
     def sheet_named(self, name: str) -> str | None:
@@ -958,6 +970,15 @@ class _Ooxml:
         formats = _PERCENT_FORMATS | custom
         return frozenset(i for i, tag in enumerate(re.findall(r"<(?:\w+:)?xf\b[^>]*>", block.group() if block else ""))
                          if (_attrs(tag).get("numFmtId") or "0").isdigit() and int(_attrs(tag)["numFmtId"]) in formats)
+
+    def hidden_rows(self, sheet: str) -> set[int]:
+        """The Excel row numbers a sheet hides."""
+        rows = set()
+        for tag in re.findall(r"<(?:\w+:)?row\b[^>]*>", self.part(self.sheet_parts.get(sheet, ""))):
+            attrs = _attrs(tag)
+            if attrs.get("hidden", "").lower() in ("1", "true") and attrs.get("r", "").isdigit():
+                rows.add(int(attrs["r"]))
+        return rows
 
     def is_percent_cell(self, sheet: str, cell: str) -> bool:
         match = re.search(rf'<(?:\w+:)?c\b[^>]*\br="{cell}"[^>]*>', self.part(self.sheet_parts.get(sheet, "")))

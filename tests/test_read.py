@@ -80,7 +80,8 @@ def assert_renders(item: Issue) -> None:
     detail = CATALOGUE[item.code]
     for template in (detail.vi, detail.en):
         names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-        assert names <= {"value", *item.context}, (item.code, names - {"value", *item.context})
+        given = {"value", *item.context, *(k[:-3] for k in item.context if k.endswith(("_vi", "_en")))}
+        assert names <= given, (item.code, names - given)
     if "value" in {name for _, name, _, _ in string.Formatter().parse(detail.en) if name}:
         assert item.value is not None or "value" in item.context, item.code
 
@@ -730,3 +731,17 @@ def test_damaged_bytes_never_raise(spec, registry, stc_bytes, data):
     sub = read_bytes(bytes(damaged[:cut]), spec, registry)
     assert isinstance(sub, Submission)
     assert sub.readable or errors(sub)
+
+
+def test_hidden_rows_holding_inputs_are_read_and_reported(spec, registry, stc, stc_bytes):
+    """Issue 3: a hidden row is reported, not fatal. calamine does not tell hidden rows apart: the preflight
+    flags a sheet part that hides rows, and the reader names the rows that hold inputs."""
+    row = layout_for(spec).cells["tong_so_may_tinh"].row
+    data = patched(stc_bytes, "xl/worksheets/sheet3.xml", f'<row r="{row}" ', f'<row r="{row}" hidden="1" ')
+    sub = read_bytes(data, spec, registry)
+    hidden = only(sub, "LAYOUT_HIDDEN")
+    assert hidden.sheet == "Hiện trạng"
+    assert hidden.message("vi").startswith(f"Trang 'Hiện trạng': Hàng {row} đang bị ẩn")
+    assert hidden.message("en").startswith(f"Sheet 'Hiện trạng': Row {row} is hidden")
+    assert sub.values["tong_so_may_tinh"] == stc.values["tong_so_may_tinh"]
+    assert "LAYOUT_HIDDEN" not in codes(read_bytes(stc_bytes, spec, registry))
