@@ -75,8 +75,8 @@ class Preflight:
     # A ZIP-based file whose every part was checked by inflating it: the same parts, stored uncompressed,
     # for the parser (which then need not inflate them a second time). None otherwise.
     unpacked: bytes | None = field(default=None, repr=False, compare=False)
-    # An .xlsx sheet part hides rows: the reader then says which of them hold the form's inputs (calamine
-    # does not tell hidden rows apart).
+    # An .xlsx sheet part or an .ods table hides rows: the reader then says which of them hold the form's
+    # inputs (calamine does not tell hidden rows apart).
     hidden_rows: bool = field(default=False, compare=False)
 
     @property
@@ -570,6 +570,8 @@ def _verify_members(parts: Iterable[_Part], found: _Findings, limits: Limits) ->
             unpacked.append((part.info, whole))
             if part.key.startswith("xl/worksheets/") and b'hidden="' in whole:  # the regex only where it may match
                 found.hidden_rows |= _HIDDEN_ROW.search(whole) is not None
+            elif part.key == "content.xml":  # .ods
+                found.hidden_rows |= b'table:visibility="collapse"' in whole or b'table:visibility="filter"' in whole
         else:
             unpacked = None
     found.unpacked = None if unpacked is None else _stored_zip(unpacked)

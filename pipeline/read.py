@@ -746,7 +746,7 @@ class _Reader:
     def check_hidden_rows(self) -> None:
         """Hidden rows that hold inputs (.xlsx): their figures are read, but the agency may not see them."""
         for name, cells in self.inputs_read.items():
-            hidden = self.ooxml.hidden_rows(name) & {row for row, _ in cells}
+            hidden = self.hidden_rows(name, {row for row, _ in cells})
             if hidden:
                 rows = ", ".join(map(str, sorted(hidden)[:STRAY_SHOWN]))
                 more = " …" if len(hidden) > STRAY_SHOWN else ""
@@ -768,6 +768,15 @@ class _Reader:
             sheet = self.sheets[name] = self.book.get_sheet_by_name(name)
             rows = self.rows[name] = sheet.to_python(skip_empty_area=False, nrows=limit)
         return rows
+
+    def hidden_rows(self, sheet: str, rows: set[int]) -> set[int]:
+        """Those of `rows` (Excel numbers) that the sheet hides; .xlsx and .ods only."""
+        if self.sub.format in OOXML_FORMATS:
+            return self.ooxml.hidden_rows(sheet) & rows
+        if self.sub.format == "ods":
+            return {row for row in rows if any(first <= row <= last for first, last in _ods_hidden_rows(
+                self.unpacked, sheet))}
+        return set()
 
     @cached_property
     def ooxml(self) -> _Ooxml:
@@ -984,6 +993,29 @@ class _Ooxml:
         match = re.search(rf'<(?:\w+:)?c\b[^>]*\br="{cell}"[^>]*>', self.part(self.sheet_parts.get(sheet, "")))
         style = _attrs(match.group()).get("s", "0") if match else "0"
         return style.isdigit() and int(style) in self.percent_styles
+
+
+def _ods_hidden_rows(data: bytes, sheet: str) -> list[tuple[int, int]]:
+    """(first, last) row numbers an .ods table hides (collapsed or filtered out). Rows come run-length
+    encoded (table:number-rows-repeated), so they are ranges, never expanded."""
+    try:
+        content = zipfile.ZipFile(io.BytesIO(data)).read("content.xml").decode("utf-8", "replace")
+    except (KeyError, zipfile.BadZipFile):
+        return []
+    start = next((m.end() for m in re.finditer(r'<table:table\b[^>]*\btable:name="([^"]*)"[^>]*>', content)
+                  if html.unescape(m.group(1)) == sheet), None)
+    if start is None:
+        return []
+    end = content.find("</table:table>", start)
+    hidden, row = [], 0
+    for tag in re.finditer(r"<table:table-row\b[^>]*>", content[start:end if end >= 0 else None]):
+        attrs = _attrs(tag.group())
+        repeated = attrs.get("table:number-rows-repeated", "1")
+        count = int(repeated) if repeated.isdigit() and int(repeated) > 0 else 1
+        if attrs.get("table:visibility") in ("collapse", "filter"):
+            hidden.append((row + 1, row + count))
+        row += count
+    return hidden
 
 
 def _attrs(tag: str) -> dict[str, str]:

@@ -745,3 +745,25 @@ def test_hidden_rows_holding_inputs_are_read_and_reported(spec, registry, stc, s
     assert hidden.message("en").startswith(f"Sheet 'Hiện trạng': Row {row} is hidden")
     assert sub.values["tong_so_may_tinh"] == stc.values["tong_so_may_tinh"]
     assert "LAYOUT_HIDDEN" not in codes(read_bytes(stc_bytes, spec, registry))
+
+
+def test_hidden_rows_in_an_ods_return_are_reported(spec, registry):
+    """The same for OpenOffice: a row of 'Hiện trạng' collapsed in content.xml, whose rows are counted with
+    their run-length repeats. Rows hidden before it (repeated) shift nothing: the row reported is the input's."""
+    target = layout_for(spec).cells["tong_so_may_tinh"].row
+    data = (RETURNED / "openoffice-H-CANLOC.ods").read_bytes()
+    content = h.read_member(data, "content.xml").decode("utf-8")
+    start = content.index('table:name="Hiện trạng"')
+    row = 0
+    for tag in re.finditer(r"<table:table-row\b[^>]*>", content[start:]):
+        repeated = re.search(r'table:number-rows-repeated="(\d+)"', tag.group())
+        if row + 1 == target:
+            at = start + tag.start() + len("<table:table-row")
+            content = content[:at] + ' table:visibility="collapse"' + content[at:]
+            break
+        row += int(repeated.group(1)) if repeated else 1
+    sub = read_bytes(h.rebuild(data, replace={"content.xml": content.encode("utf-8")}), spec, registry,
+                     name="openoffice-H-CANLOC.ods")
+    hidden = only(sub, "LAYOUT_HIDDEN")
+    assert hidden.sheet == "Hiện trạng" and hidden.message("en").startswith(f"Sheet 'Hiện trạng': Row {target} is")
+    assert "LAYOUT_HIDDEN" not in codes(read(RETURNED / "openoffice-H-CANLOC.ods", spec=spec, registry=registry))
