@@ -774,9 +774,17 @@ class _Reader:
         if self.sub.format in OOXML_FORMATS:
             return self.ooxml.hidden_rows(sheet) & rows
         if self.sub.format == "ods":
-            return {row for row in rows if any(first <= row <= last for first, last in _ods_hidden_rows(
-                self.unpacked, sheet))}
+            ranges = _ods_hidden_rows(self.ods_content, sheet)
+            return {row for row in rows if any(first <= row <= last for first, last in ranges)}
         return set()
+
+    @cached_property
+    def ods_content(self) -> str:
+        """An .ods return's content.xml, read once."""
+        try:
+            return zipfile.ZipFile(io.BytesIO(self.unpacked)).read("content.xml").decode("utf-8", "replace")
+        except (KeyError, zipfile.BadZipFile):
+            return ""
 
     @cached_property
     def ooxml(self) -> _Ooxml:
@@ -995,13 +1003,9 @@ class _Ooxml:
         return style.isdigit() and int(style) in self.percent_styles
 
 
-def _ods_hidden_rows(data: bytes, sheet: str) -> list[tuple[int, int]]:
-    """(first, last) row numbers an .ods table hides (collapsed or filtered out). Rows come run-length
-    encoded (table:number-rows-repeated), so they are ranges, never expanded."""
-    try:
-        content = zipfile.ZipFile(io.BytesIO(data)).read("content.xml").decode("utf-8", "replace")
-    except (KeyError, zipfile.BadZipFile):
-        return []
+def _ods_hidden_rows(content: str, sheet: str) -> list[tuple[int, int]]:
+    """(first, last) row numbers an .ods table (in content.xml) hides, collapsed or filtered out. Rows come
+    run-length encoded (table:number-rows-repeated), so they are ranges, never expanded."""
     start = next((m.end() for m in re.finditer(r'<table:table\b[^>]*\btable:name="([^"]*)"[^>]*>', content)
                   if html.unescape(m.group(1)) == sheet), None)
     if start is None:
