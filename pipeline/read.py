@@ -948,6 +948,7 @@ class _Ooxml:
 
     def __init__(self, data: bytes | None) -> None:
         self.zip = zipfile.ZipFile(io.BytesIO(data)) if data is not None else None
+        self.texts: dict[str, str] = {}  # sheet name → its part, decoded once
 
     def part(self, name: str) -> str:
         if self.zip is None or not name:
@@ -991,16 +992,25 @@ class _Ooxml:
     def hidden_rows(self, sheet: str) -> set[int]:
         """The Excel row numbers a sheet hides."""
         rows = set()
-        for tag in re.findall(r"<(?:\w+:)?row\b[^>]*>", self.part(self.sheet_parts.get(sheet, ""))):
+        for tag in re.findall(r"<(?:\w+:)?row\b[^>]*>", self.sheet_text(sheet)):
             attrs = _attrs(tag)
             if attrs.get("hidden", "").lower() in ("1", "true") and attrs.get("r", "").isdigit():
                 rows.add(int(attrs["r"]))
         return rows
 
     def is_percent_cell(self, sheet: str, cell: str) -> bool:
-        match = re.search(rf'<(?:\w+:)?c\b[^>]*\br="{cell}"[^>]*>', self.part(self.sheet_parts.get(sheet, "")))
-        style = _attrs(match.group()).get("s", "0") if match else "0"
+        text = self.sheet_text(sheet)
+        at = text.find(f' r="{cell}"')  # a plain search: a regex starting at every '<' is slow over a sheet
+        start = text.rfind("<", 0, at)
+        tag = text[start : text.find(">", at) + 1] if at >= 0 and start >= 0 else ""
+        style = _attrs(tag).get("s", "0") if re.match(r"<(?:\w+:)?c\b", tag) else "0"
         return style.isdigit() and int(style) in self.percent_styles
+
+    def sheet_text(self, sheet: str) -> str:
+        text = self.texts.get(sheet)
+        if text is None:
+            text = self.texts[sheet] = self.part(self.sheet_parts.get(sheet, ""))
+        return text
 
 
 def _ods_hidden_rows(content: str, sheet: str) -> list[tuple[int, int]]:

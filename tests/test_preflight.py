@@ -613,3 +613,34 @@ def test_a_part_too_large_to_inflate_at_once_leaves_the_original_to_the_parser()
     big = sheet.replace(b"</worksheet>", b"<!--" + os.urandom(preflight.MiB).hex().encode() + b"--></worksheet>")
     result = check_file(h.rebuild(h.real_xlsx(), replace={"xl/worksheets/sheet1.xml": big}), "bao_cao.xlsx")
     assert result.ok and result.unpacked is None
+
+
+def test_empty_cells_are_left_out_of_the_parsers_copy() -> None:
+    """A sheet of formatted blanks (the template's 50 project rows) reaches calamine without them: same
+    values, a valid ZIP whose CRCs match the edited parts."""
+    import xlsxwriter
+    from python_calamine import CalamineWorkbook
+
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer) as book:
+        sheet, bordered = book.add_worksheet("Dự án"), book.add_format({"border": 1})
+        for row in range(60):
+            for col in range(10):
+                if (row, col) in ((3, 2), (40, 7)):
+                    sheet.write(row, col, f"ô {row},{col}", bordered)
+                else:
+                    sheet.write_blank(row, col, None, bordered)
+    data = buffer.getvalue()
+    original = h.read_member(data, "xl/worksheets/sheet1.xml")
+    unpacked = check_file(data, "bao_cao.xlsx").unpacked
+    assert unpacked is not None
+    stored = zipfile.ZipFile(io.BytesIO(unpacked))
+    assert stored.testzip() is None
+    assert len(re.findall(rb"<c [^>]*/>", original)) == 598
+    assert re.findall(rb"<c [^>]*/>", stored.read("xl/worksheets/sheet1.xml")) == []
+
+    def cells(workbook: bytes) -> list[list[Any]]:
+        return CalamineWorkbook.from_filelike(io.BytesIO(workbook)).get_sheet_by_name("Dự án").to_python(skip_empty_area=False)
+
+    assert cells(unpacked) == cells(data)
+    assert cells(unpacked)[3][2] == "ô 3,2" and cells(unpacked)[40][7] == "ô 40,7"
