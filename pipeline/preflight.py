@@ -77,8 +77,8 @@ class Preflight:
     issues: tuple[Issue, ...]
     has_macros: bool
     # A ZIP-based file whose every part was checked by inflating it: the same parts, stored uncompressed,
-    # for the parser (which then need not inflate them a second time), less the empty cells of .xlsx sheets.
-    # None otherwise.
+    # for the parser (which then need not inflate them a second time), less what the reader never reads
+    # (see _for_parser). None otherwise.
     unpacked: bytes | None = field(default=None, repr=False, compare=False)
     # An .xlsx sheet part or an .ods table hides rows: the reader then says which of them hold the form's
     # inputs (calamine does not tell hidden rows apart).
@@ -572,16 +572,11 @@ def _verify_members(parts: Iterable[_Part], found: _Findings, limits: Limits) ->
         if part.key.endswith(_XML_SUFFIXES) or _looks_like_xml(head):
             _check_xml_head(part, head, found, limits)
         if unpacked is not None and whole is not None:
-            crc = part.info.CRC
-            if part.key.startswith("xl/worksheets/"):
-                if b'hidden="' in whole:  # the regex only where it may match
-                    found.hidden_rows |= _HIDDEN_ROW.search(whole) is not None
-                if whole.count(b"/>") > _MANY_EMPTY:
-                    whole = _EMPTY_CELL.sub(b"", whole)
-                    crc = zlib.crc32(whole)
+            if part.key.startswith("xl/worksheets/") and b'hidden="' in whole:  # the regex only where it may match
+                found.hidden_rows |= _HIDDEN_ROW.search(whole) is not None
             elif part.key == "content.xml":  # .ods
                 found.hidden_rows |= b'table:visibility="collapse"' in whole or b'table:visibility="filter"' in whole
-            unpacked.append((part.info, whole, crc))
+            unpacked.append(_for_parser(part, whole))
         else:
             unpacked = None
     found.unpacked = None if unpacked is None else _stored_zip(unpacked)
@@ -623,10 +618,29 @@ def _one_shot(part: _Part) -> tuple[bytes, int, bytes] | None:
 
 
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*\shidden="(?:1|true)"')
+
 # A cell element with no content: formatted, holding nothing. The template pre-formats its 50 project rows, so
-# a return carries ~1,000 of them, and leaving them out of the parser's copy cuts the parse by a third.
+# a return carries ~1,000 of them, and leaving them out of the parser's copy cuts that sheet's parse by half.
 _EMPTY_CELL = re.compile(rb"<c [^>]*/>")
-_MANY_EMPTY = 200  # below this many self-closed elements, the regex costs more than the parse it saves
+# Whether to run it is judged on 4 KB from the middle of the part (every pass over a whole part costs about as
+# much as the regex): blanks there, about 20 bytes each, mean a table of them; a wrong guess only costs time.
+_EMPTY_SAMPLE = 4096
+_MANY_EMPTY = 50
+
+
+def _for_parser(part: _Part, data: bytes) -> tuple[zipfile.ZipInfo, bytes, int]:
+    """A checked part as the parser's copy holds it (info, data, CRC of the data), less what the reader never
+    asks calamine for and calamine would parse all the same: a sheet's formatted blanks, and the workbook's
+    defined names (the template names every input cell; `_meta` is what locates them)."""
+    edited = data
+    middle = len(data) // 2
+    if part.key.startswith("xl/worksheets/") and data.count(b"/>", middle, middle + _EMPTY_SAMPLE) > _MANY_EMPTY:
+        edited = _EMPTY_CELL.sub(b"", data)
+    elif part.key == "xl/workbook.xml":
+        start, end = data.find(b"<definedNames>"), data.find(b"</definedNames>")
+        if 0 <= start < end:
+            edited = data[:start] + data[end + len(b"</definedNames>") :]
+    return part.info, edited, part.info.CRC if edited is data else zlib.crc32(edited)
 
 
 def _stored_zip(members: list[tuple[zipfile.ZipInfo, bytes, int]]) -> bytes:
