@@ -80,8 +80,8 @@ class Preflight:
     # for the parser (which then need not inflate them a second time), less what the reader never reads
     # (see _for_parser). None otherwise.
     unpacked: bytes | None = field(default=None, repr=False, compare=False)
-    # An .xlsx sheet part or an .ods table hides rows: the reader then says which of them hold the form's
-    # inputs (calamine does not tell hidden rows apart).
+    # An .xlsx sheet part, an .ods table or an .xls sheet's ROW record hides rows: the reader then says which
+    # of them hold the form's inputs (calamine does not tell hidden rows apart).
     hidden_rows: bool = field(default=False, compare=False)
 
     @property
@@ -851,10 +851,27 @@ def _check_ole(data: bytes, found: _Findings) -> None:
     if "_vba_project_cur" in storages:
         _flag_macros(found)
     try:
-        head = cfb.stream_head(book, _HEAD)
+        stream = cfb.stream_head(book, book.size)
     except (_Broken, struct.error):
         found.stop("FILE_CORRUPT", reason="ole")
-    _check_biff_head(head, found)
+    _check_biff_head(stream[:_HEAD], found)
+    found.hidden_rows = _BIFF_HIDDEN_ROW.search(stream) is not None
+
+
+# A ROW record (0x0208, 16 bytes) whose flags' low byte has fDyZero (0x20): the row is hidden. A search over
+# the stream, not a walk of its records: a match inside another record only makes the reader look closer.
+_BIFF_HIDDEN_ROW = re.compile(rb"\x08\x02\x10\x00[\s\S]{12}[\x20-\x3f\x60-\x7f\xa0-\xbf\xe0-\xff]")
+
+
+def xls_workbook_stream(data: bytes) -> bytes:
+    """The BIFF 'Workbook' stream of an .xls that passed the preflight (b"" for anything else)."""
+    try:
+        cfb = _Cfb(data)
+        streams = {e.name.lower(): e for e in cfb.root_children() if e.kind == _OLE_STREAM}
+        book = streams.get("workbook") or streams.get("book")
+        return cfb.stream_head(book, book.size) if book is not None else b""
+    except (_Broken, struct.error):
+        return b""
 
 
 def _ole_kind(streams: dict[str, _OleEntry], storages: set[str]) -> str:

@@ -744,7 +744,7 @@ class _Reader:
                     self.add("LAYOUT_MERGED", sheet=name, cell=a1(r0 + 1, c0), ref=ref)
 
     def check_hidden_rows(self) -> None:
-        """Hidden rows that hold inputs (.xlsx): their figures are read, but the agency may not see them."""
+        """Hidden rows that hold inputs: their figures are read, but the agency may not see them."""
         for name, cells in self.inputs_read.items():
             hidden = self.hidden_rows(name, {row for row, _ in cells})
             if hidden:
@@ -770,12 +770,14 @@ class _Reader:
         return rows
 
     def hidden_rows(self, sheet: str, rows: set[int]) -> set[int]:
-        """Those of `rows` (Excel numbers) that the sheet hides; .xlsx and .ods only."""
+        """Those of `rows` (Excel numbers) that the sheet hides."""
         if self.sub.format in OOXML_FORMATS:
             return self.ooxml.hidden_rows(sheet) & rows
         if self.sub.format == "ods":
             ranges = _ods_hidden_rows(self.ods_content, sheet)
             return {row for row in rows if any(first <= row <= last for first, last in ranges)}
+        if self.sub.format == "xls":
+            return _xls_hidden_rows(preflight.xls_workbook_stream(self.data), sheet) & rows
         return set()
 
     @cached_property
@@ -1030,6 +1032,52 @@ def _ods_hidden_rows(content: str, sheet: str) -> list[tuple[int, int]]:
             hidden.append((row + 1, row + count))
         row += count
     return hidden
+
+
+_BIFF_BOF, _BIFF_EOF, _BIFF_BOUNDSHEET, _BIFF_ROW = 0x0809, 0x000A, 0x0085, 0x0208
+_ROW_HIDDEN = 0x0020  # fDyZero in a ROW record's flags
+
+
+def _xls_hidden_rows(stream: bytes, sheet: str) -> set[int]:
+    """The Excel row numbers a sheet of a BIFF8 workbook stream hides: its ROW records with fDyZero set.
+    The globals' BOUNDSHEET records give each sheet's name and where its records start."""
+    start = next((at for at, name in _biff_sheets(stream) if name == sheet), None)
+    hidden: set[int] = set()
+    if start is None:
+        return hidden
+    for record, payload in _biff_records(stream, start):
+        if record == _BIFF_ROW and len(payload) >= 14 and payload[12] & _ROW_HIDDEN:
+            hidden.add(int.from_bytes(payload[:2], "little") + 1)
+        elif record == _BIFF_EOF:
+            break
+    return hidden
+
+
+def _biff_sheets(stream: bytes) -> list[tuple[int, str]]:
+    """(offset of its BOF record, name) of each sheet, from the globals substream (BIFF8 names only:
+    ShortXLUnicodeString, 8-bit or UTF-16)."""
+    sheets = []
+    for record, payload in _biff_records(stream, 0):
+        if record == _BIFF_BOUNDSHEET and len(payload) >= 8:
+            count, wide = payload[6], payload[7] & 1
+            raw = bytes(payload[8 : 8 + count * (2 if wide else 1)])
+            sheets.append((int.from_bytes(payload[:4], "little"),
+                           raw.decode("utf-16-le" if wide else "latin-1", "replace")))
+        elif record == _BIFF_EOF or sheets:  # they stand together, before the shared strings
+            break
+    return sheets
+
+
+def _biff_records(stream: bytes, start: int) -> Iterable[tuple[int, memoryview]]:
+    """(record id, payload) from `start` on, the first one a BIFF8 BOF; nothing otherwise."""
+    view = memoryview(stream)
+    if start + 4 > len(stream) or int.from_bytes(view[start : start + 2], "little") != _BIFF_BOF:
+        return
+    at = start
+    while at + 4 <= len(stream):
+        record, length = int.from_bytes(view[at : at + 2], "little"), int.from_bytes(view[at + 2 : at + 4], "little")
+        yield record, view[at + 4 : at + 4 + length]
+        at += 4 + length
 
 
 def _attrs(tag: str) -> dict[str, str]:

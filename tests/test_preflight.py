@@ -12,6 +12,7 @@ import struct
 import time
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import hostile as h
@@ -22,6 +23,8 @@ from hypothesis import strategies as st
 from pipeline import preflight
 from pipeline.issues import CATALOGUE, Severity
 from pipeline.preflight import DEFAULT_LIMITS, Limits, Preflight, check_file, check_path
+
+RETURNED = Path(__file__).parent / "data" / "returned"
 
 # --------------------------------------------------------------------------------------------------
 # Helpers
@@ -663,3 +666,13 @@ def test_empty_cells_are_left_out_of_the_parsers_copy() -> None:
 
     assert cells(unpacked) == cells(data)
     assert cells(unpacked)[3][2] == "ô 3,2" and cells(unpacked)[40][7] == "ô 40,7"
+
+
+def test_an_xls_sheet_hiding_rows_is_flagged_for_the_reader() -> None:
+    """The ROW record's fDyZero, found by a search over the Workbook stream (the reader then walks it)."""
+    hidden = (RETURNED / "excel2003-hidden-row-STC.xls").read_bytes()
+    shown = (RETURNED / "excel2003-STC.xls").read_bytes()
+    assert check_file(hidden, "bao_cao.xls").hidden_rows
+    assert not check_file(shown, "bao_cao.xls").hidden_rows
+    assert preflight.xls_workbook_stream(shown)[:2] == b"\x09\x08"  # the BIFF8 BOF record
+    assert preflight.xls_workbook_stream(b"not an OLE file") == b""

@@ -211,8 +211,8 @@ def test_files_saved_by_other_programs_give_the_same_values(spec, registry, expe
 def test_fixture_formats_are_what_their_names_say(spec, registry):
     formats = {p.name: read(p, spec=spec, registry=registry).format
                for p in RETURNED.iterdir() if p.suffix in (".xls", ".ods", ".xlsx")}
-    assert formats == {"excel2003-STC.xls": "xls", "openoffice-H-CANLOC.ods": "ods",
-                       "libreoffice-resaved-SYT.xlsx": "xlsx"}
+    assert formats == {"excel2003-STC.xls": "xls", "excel2003-hidden-row-STC.xls": "xls",
+                       "openoffice-H-CANLOC.ods": "ods", "libreoffice-resaved-SYT.xlsx": "xlsx"}
 
 
 def test_path_and_bytes_give_the_same_submission(spec, registry, stc_bytes, tmp_path):
@@ -745,6 +745,19 @@ def test_hidden_rows_holding_inputs_are_read_and_reported(spec, registry, stc, s
     assert hidden.message("en").startswith(f"Sheet 'Hiện trạng': Row {row} is hidden")
     assert sub.values["tong_so_may_tinh"] == stc.values["tong_so_may_tinh"]
     assert "LAYOUT_HIDDEN" not in codes(read_bytes(stc_bytes, spec, registry))
+
+
+def test_hidden_rows_in_an_xls_return_are_reported(spec, registry):
+    """The same for Excel 97–2003: excel2003-STC.xls with the row of tong_so_may_tinh hidden before
+    LibreOffice saved it (regenerate.py), so its ROW record carries fDyZero. Same values, one warning."""
+    expected = json.loads((RETURNED / "excel2003-STC.json").read_text(encoding="utf-8"))
+    row = layout_for(spec).cells["tong_so_may_tinh"].row
+    sub = read(RETURNED / "excel2003-hidden-row-STC.xls", spec=spec, registry=registry)
+    hidden = only(sub, "LAYOUT_HIDDEN")
+    assert hidden.sheet == "Hiện trạng" and hidden.message("en").startswith(f"Sheet 'Hiện trạng': Row {row} is")
+    assert hidden.message("vi").startswith(f"Trang 'Hiện trạng': Hàng {row} đang bị ẩn")
+    assert all(sub.values[k] == pytest.approx(_from_json(v)) for k, v in expected["values"].items())
+    assert "LAYOUT_HIDDEN" not in codes(read(RETURNED / "excel2003-STC.xls", spec=spec, registry=registry))
 
 
 def test_hidden_rows_in_an_ods_return_are_reported(spec, registry):

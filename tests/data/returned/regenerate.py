@@ -11,24 +11,28 @@ tests compare without LibreOffice. The file names carry the agency code, as agen
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
+from pipeline.layout import layout_for  # noqa: E402
 from pipeline.registry import load_registry  # noqa: E402
 from pipeline.sample import make_sample  # noqa: E402
 from pipeline.spec import load_spec  # noqa: E402
 from pipeline.template import build_workbook  # noqa: E402
 
 SEED = 2007
+HIDDEN_FIELD = "tong_so_may_tinh"  # excel2003-hidden-row-STC.xls: the .xls fixture with this input's row hidden
 MIN_PROJECTS = 3  # enough project rows to see the table survive the conversion
 # (file name prefix, agency code, LibreOffice target format)
 FIXTURES = (
@@ -82,6 +86,25 @@ def main() -> None:
             text = json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
             target.with_suffix(".json").write_text(text, encoding="utf-8")
             print(f"{target.name}: {target.stat().st_size} bytes, {len(sample.projects)} projects")
+            if fmt == "xls":
+                source.write_bytes(with_hidden_row(source.read_bytes(), spec))
+                hidden = HERE / f"{prefix}-hidden-row-{code}.{fmt}"
+                shutil.copyfile(convert(source, fmt, Path(tmp) / "hidden"), hidden)
+                print(f"{hidden.name}: {hidden.stat().st_size} bytes, the row of {HIDDEN_FIELD} hidden")
+
+
+def with_hidden_row(data: bytes, spec: Any) -> bytes:
+    """The workbook with the row of HIDDEN_FIELD hidden, as Excel's Format > Row > Hide leaves it."""
+    cell = layout_for(spec).cells[HIDDEN_FIELD]
+    part = f"xl/worksheets/sheet{[s.id for s in spec.sheets].index(spec.fields[HIDDEN_FIELD].sheet) + 2}.xml"
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            body = source.read(info.filename)
+            if info.filename == part:
+                body = body.replace(f'<row r="{cell.row}" '.encode(), f'<row r="{cell.row}" hidden="1" '.encode(), 1)
+            target.writestr(info, body)
+    return out.getvalue()
 
 
 if __name__ == "__main__":
