@@ -733,7 +733,7 @@ class _Reader:
     def check_merged(self) -> None:
         """Merged ranges that swallow an input cell: only the first cell's value survives."""
         for name, cells in self.inputs_read.items():
-            ranges = self.sheets[name].merged_cell_ranges or () if cells else ()
+            ranges = self.merged_ranges(name) if cells else ()
             inputs = set(cells) if ranges else set()
             for (r0, c0), (r1, c1) in ranges:
                 covered = ((row, col) for row in range(r0 + 1, r1 + 2) for col in range(c0, c1 + 1))
@@ -779,6 +779,13 @@ class _Reader:
         if self.sub.format == "xls":
             return _xls_hidden_rows(preflight.xls_workbook_stream(self.data), sheet) & rows
         return set()
+
+    def merged_ranges(self, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        """((first row, first col), (last row, last col)), 0-based, of the sheet's merged ranges. calamine
+        gives them for .xlsx and .xls, not for .ods."""
+        if self.sub.format == "ods":
+            return _ods_merged_ranges(self.ods_content, sheet)
+        return self.sheets[sheet].merged_cell_ranges or []
 
     @cached_property
     def ods_content(self) -> str:
@@ -939,7 +946,7 @@ def _likeliest(codes: list[str], votes: list[str | None], registry: Registry) ->
 # What calamine does not expose, looked up lazily in an .xlsx's XML
 # --------------------------------------------------------------------------------------------------
 
-_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
+_ATTR = re.compile(r'([\w:.-]+)="([^"]*)"')  # names with - and . too: table:number-rows-repeated
 _PERCENT_FORMATS = {9, 10}  # the built-in "0%" and "0.00%"
 
 
@@ -1015,16 +1022,21 @@ class _Ooxml:
         return text
 
 
-def _ods_hidden_rows(content: str, sheet: str) -> list[tuple[int, int]]:
-    """(first, last) row numbers an .ods table (in content.xml) hides, collapsed or filtered out. Rows come
-    run-length encoded (table:number-rows-repeated), so they are ranges, never expanded."""
+def _ods_table(content: str, sheet: str) -> str:
+    """The markup of one table (sheet) of an .ods content.xml; "" when there is none of that name."""
     start = next((m.end() for m in re.finditer(r'<table:table\b[^>]*\btable:name="([^"]*)"[^>]*>', content)
                   if html.unescape(m.group(1)) == sheet), None)
     if start is None:
-        return []
+        return ""
     end = content.find("</table:table>", start)
+    return content[start : end if end >= 0 else None]
+
+
+def _ods_hidden_rows(content: str, sheet: str) -> list[tuple[int, int]]:
+    """(first, last) row numbers an .ods table (in content.xml) hides, collapsed or filtered out. Rows come
+    run-length encoded (table:number-rows-repeated), so they are ranges, never expanded."""
     hidden, row = [], 0
-    for tag in re.finditer(r"<table:table-row\b[^>]*>", content[start:end if end >= 0 else None]):
+    for tag in re.finditer(r"<table:table-row\b[^>]*>", _ods_table(content, sheet)):
         attrs = _attrs(tag.group())
         repeated = attrs.get("table:number-rows-repeated", "1")
         count = int(repeated) if repeated.isdigit() and int(repeated) > 0 else 1
@@ -1032,6 +1044,33 @@ def _ods_hidden_rows(content: str, sheet: str) -> list[tuple[int, int]]:
             hidden.append((row + 1, row + count))
         row += count
     return hidden
+
+
+_ODS_ROW_OR_CELL = re.compile(r"<table:table-row\b[^>]*>|<table:(?:covered-)?table-cell\b[^>]*>")
+
+
+def _ods_merged_ranges(content: str, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """An .ods table's merged ranges, 0-based as calamine gives them for other formats: a cell that spans
+    (table:number-columns-spanned / -rows-spanned), placed by counting rows and cells with their repeats."""
+    merged = []
+    row = col = following = 0  # following: the row number after this row's repeats
+    for tag in _ODS_ROW_OR_CELL.finditer(_ods_table(content, sheet)):
+        text = tag.group()
+        attrs = _attrs(text) if "table:number-" in text else {}
+        if text.startswith("<table:table-row"):
+            row, col = following, 0
+            following += _ods_count(attrs.get("table:number-rows-repeated"))
+            continue
+        columns = _ods_count(attrs.get("table:number-columns-spanned"))
+        rows = _ods_count(attrs.get("table:number-rows-spanned"))
+        if columns > 1 or rows > 1:
+            merged.append(((row, col), (row + rows - 1, col + columns - 1)))
+        col += _ods_count(attrs.get("table:number-columns-repeated"))
+    return merged
+
+
+def _ods_count(value: str | None) -> int:
+    return int(value) if value and value.isdigit() and int(value) > 0 else 1
 
 
 _BIFF_BOF, _BIFF_EOF, _BIFF_BOUNDSHEET, _BIFF_ROW = 0x0809, 0x000A, 0x0085, 0x0208

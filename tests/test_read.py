@@ -422,6 +422,56 @@ def test_merged_input_cells(spec, registry, stc_bytes):
     assert merged.context["ref"] == f"D{first.row}:D{first.row + 1}" and merged.sheet == "Hiện trạng"
 
 
+def _ods_cell_tag(content: str, sheet: str, row: int, col: int) -> re.Match:
+    """The opening tag of an .ods table's cell (1-based row, 0-based column), counting the run-length
+    repeats of rows and cells as LibreOffice writes them."""
+    start = content.index(f'table:name="{sheet}"')
+    number = 0
+    for tag in re.finditer(r"<table:table-row\b[^>]*>", content[start:]):
+        number += 1
+        if number == row:
+            column = 0
+            for cell in re.compile(r"<table:(?:covered-)?table-cell\b[^>]*>").finditer(content, start + tag.end()):
+                if column == col:
+                    return cell
+                repeated = re.search(r'table:number-columns-repeated="(\d+)"', cell.group())
+                column += int(repeated.group(1)) if repeated else 1
+        repeated = re.search(r'table:number-rows-repeated="(\d+)"', tag.group())
+        number += int(repeated.group(1)) - 1 if repeated else 0
+    raise AssertionError(f"no row {row} on {sheet}")
+
+
+def test_merged_input_cells_in_an_ods_return(spec, registry):
+    """calamine gives no merged ranges for .ods: the reader takes them from content.xml (a cell spanning
+    rows and columns), and reports an input swallowed by one as for .xlsx. The template's own merged titles
+    are no input: the unedited file reports nothing."""
+    first = layout_for(spec).cells["so_may_chu"]
+    data = (RETURNED / "openoffice-H-CANLOC.ods").read_bytes()
+    content = h.read_member(data, "content.xml").decode("utf-8")
+    cell = _ods_cell_tag(content, "Hiện trạng", first.row, first.col)
+    at = cell.start() + len("<table:table-cell")
+    content = content[:at] + ' table:number-rows-spanned="2"' + content[at:]
+    sub = read_bytes(h.rebuild(data, replace={"content.xml": content.encode("utf-8")}), spec, registry,
+                     name="openoffice-H-CANLOC.ods")
+    merged = only(sub, "LAYOUT_MERGED")
+    assert merged.context["ref"] == f"D{first.row}:D{first.row + 1}" and merged.sheet == "Hiện trạng"
+    assert "LAYOUT_MERGED" not in codes(read(RETURNED / "openoffice-H-CANLOC.ods", spec=spec, registry=registry))
+
+
+def test_ods_rows_after_a_repeated_run_are_counted_regression():
+    """Defect: attribute names with '-' (table:number-rows-repeated) were not parsed, so a run of repeated
+    rows counted as one and a hidden or merged row below it was placed too high."""
+    from pipeline.read import _ods_hidden_rows, _ods_merged_ranges
+
+    content = ('<table:table table:name="T"><table:table-row><table:table-cell/></table:table-row>'
+               '<table:table-row table:number-rows-repeated="3"><table:table-cell/></table:table-row>'
+               '<table:table-row table:visibility="collapse"><table:table-cell table:number-columns-repeated="2"/>'
+               '<table:table-cell table:number-columns-spanned="2"/><table:covered-table-cell/></table:table-row>'
+               '</table:table>')
+    assert _ods_hidden_rows(content, "T") == [(5, 5)]
+    assert _ods_merged_ranges(content, "T") == [((4, 2), (4, 3))]
+
+
 def test_content_outside_the_form_columns(spec, registry, stc_bytes):
     def scribble(book: openpyxl.Workbook) -> None:
         for row in range(10, 16):
