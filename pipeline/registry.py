@@ -107,28 +107,23 @@ class Registry:
         (so "BQL-KCN" is found in "BC-BQL-KCN-2007"); the longest such code wins, so "BQL-KCN" beats a
         stray "KCN". The candidate stretches of the name are looked up in the registry, so the cost
         depends on the name's length, not on the number of agencies."""
-        stem = Path(file_name).stem.upper()
         rank, longest = self._code_rank
         best: str | None = None
-        for start in range(len(stem)):
-            if start and _is_alnum(stem[start - 1]):
-                continue  # a code starts at the name's start or after a separator
-            end = start
-            while end < len(stem) and end - start < longest and _is_code_char(stem[end]):
-                end += 1
-                if (end == len(stem) or not _is_alnum(stem[end])) and stem[start:end] in rank:
-                    found = stem[start:end]
-                    if best is None or rank[found] < rank[best]:
-                        best = found
+        for chunk in _NOT_CODE_CHAR.split(Path(file_name).stem.upper()):  # stretches of A–Z, 0–9 and '-'
+            pieces = chunk.split("-")
+            for first in range(len(pieces)):
+                if not pieces[first]:
+                    continue  # a code starts with a letter or digit, after a separator
+                for last in range(first, len(pieces)):
+                    candidate = "-".join(pieces[first : last + 1])
+                    if len(candidate) > longest:
+                        break
+                    if candidate in rank and (best is None or rank[candidate] < rank[best]):
+                        best = candidate
         return best
 
 
-def _is_alnum(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
-def _is_code_char(ch: str) -> bool:
-    return ch == "-" or (ch.isascii() and ch.isalnum())
+_NOT_CODE_CHAR = re.compile(r"[^A-Z0-9-]+")
 
 
 def load_registry(path: str | Path | None = None) -> Registry:
