@@ -36,7 +36,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, peak_rss_mb, sample_inbox
+from common import ROOT, peak_rss_mb, reference_seconds, sample_inbox
 
 STAGES = ("take_in", "read", "imports", "validate", "ledger", "summary", "exports", "feedback")
 STAGE_LABELS = {"take_in": "list, load, hash", "read": "archive + read (wait for workers)",
@@ -145,6 +145,7 @@ def main() -> None:
 
     inbox, registry = sample_inbox(args.n, args.seed, quiet=args.json)
     load_before = os.getloadavg()[0]  # this machine is shared: a busy one explains slow figures
+    speed_before = reference_seconds()
     paths = sorted(inbox.glob("*.xlsx"))
     naive_n = min(args.naive_files or (NAIVE_SUBSET if args.n >= 2000 else args.n), len(paths))
     with tempfile.TemporaryDirectory(prefix="ictplan-bench-") as work:
@@ -166,7 +167,8 @@ def main() -> None:
                   "schema": "pipeline.schemas.return_schema(spec), one-row frame per return"},
         "floor": {"wall_s": floor, "files_per_s": files / floor},
         "startup_s": startup,
-        "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()[0]},
+        "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()[0],
+                    "reference_s_before": speed_before, "reference_s_after": reference_seconds()},
         "ratios": {"naive_over_ours": naive / ours["wall_s"], "ours_over_floor": ours["wall_s"] / floor},
     }
     if not args.json:
@@ -180,6 +182,8 @@ def print_table(r: dict[str, Any]) -> None:
     m = r["machine"]
     print(f"{r['files']} clean returns, {r['n']} agencies (seed {r['seed']}); {m['cpus']} CPUs, load average "
           f"{m['load_before']:.2f} before, {m['load_after']:.2f} after")
+    print(f"machine speed: reference loop {m['reference_s_before']:.2f} s before, {m['reference_s_after']:.2f} s after "
+          "(lower is faster)")
     print(f"{'':46}{'seconds':>9}{'files/s':>10}{'peak RSS MB':>13}")
     print(f"{'ours: ictplan consolidate':46}{ours['wall_s']:9.2f}{ours['files_per_s']:10.0f}"
           f"{ours['peak_rss_mb']:13.0f}")

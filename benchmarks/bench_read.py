@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from common import mixed_returns
+from common import mixed_returns, reference_seconds
 
 from pipeline import preflight
 from pipeline.read import read
@@ -79,6 +79,7 @@ def main() -> None:
         issue_counts.update(i.code for i in sub.issues)
     gc.collect()
 
+    speed_before = reference_seconds()
     read_ms = per_file_ms(paths, lambda p: read(p, spec=spec, registry=registry), args.repeat)
     preflight_ms = per_file_ms(paths, lambda p: preflight.check_file(p.read_bytes(), p.name), args.repeat)
     unpacked = {p: preflight.check_file(p.read_bytes(), p.name).unpacked or p.read_bytes() for p in paths}
@@ -89,6 +90,7 @@ def main() -> None:
     pandas_paths = paths[: args.pandas_files] if args.pandas_files else paths
     pandas_ms = per_file_ms(pandas_paths, lambda p: pd.read_excel(p, sheet_name=None, engine="openpyxl"), 1)
 
+    speed_after = reference_seconds()
     ours, theirs = min(read_ms), min(pandas_ms)
     result = {
         "files": len(paths), "kb_per_file": sum(p.stat().st_size for p in paths) / len(paths) / 1024,
@@ -96,6 +98,7 @@ def main() -> None:
         "read_ms": ours, "read_passes_ms": read_ms, "preflight_ms": min(preflight_ms),
         "calamine_ms": min(calamine_ms), "pandas_ms": theirs, "pandas_files": len(pandas_paths),
         "pandas_over_read": theirs / ours, "target_ms": 3.0, "target_met": ours <= 3,
+        "reference_s_before": speed_before, "reference_s_after": speed_after,
     }
     if args.json:
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}))
@@ -103,6 +106,7 @@ def main() -> None:
     print(f"files: {len(paths)} sample returns ({result['kb_per_file']:.1f} KB "
           f"each on average); unreadable: {unreadable}; without an agency: {wrong_agency}")
     print(f"issues found: {result['issues']}")
+    print(f"machine speed: reference loop {speed_before:.2f} s before, {speed_after:.2f} s after (lower is faster)")
     print(f"read():                    {ours:7.3f} ms/file  (passes: {', '.join(f'{x:.3f}' for x in read_ms)})")
     print(f"  of which preflight:      {result['preflight_ms']:7.3f} ms/file (timed alone)")
     print(f"  of which calamine parse: {result['calamine_ms']:7.3f} ms/file (timed alone)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 import shutil
 import sys
@@ -97,6 +98,20 @@ def sample_inbox(n: int, seed: int = 2007, *, quiet: bool = False) -> tuple[Path
     if not quiet:
         print(f"generated {n} returns in {time.perf_counter() - started:.1f} s → {inbox}", file=sys.stderr)
     return inbox, registry
+
+
+def reference_seconds() -> float:
+    """How fast this machine is right now: a fixed pure-Python loop (5 million additions), best of 3. Its
+    speed drifts by up to 1.6× within minutes (other tenants), so a figure is read with this one beside it,
+    taken before and after the run; ratios measured in one run need no such care."""
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 def peak_rss_mb(kilobytes: int) -> float:

@@ -43,6 +43,7 @@ def test_bench_consolidate(cache):
     assert naive["measured_files"] == 6 and naive["extrapolated"] is True and naive["returns_with_failures"] == 0
     assert naive["wall_s"] > naive["measured_s"] > 0
     assert floor["wall_s"] > 0 and r["startup_s"] > 0 and r["machine"]["cpus"] >= 1
+    assert r["machine"]["reference_s_before"] > 0 and r["machine"]["reference_s_after"] > 0
     assert r["ratios"]["naive_over_ours"] == pytest.approx(naive["wall_s"] / ours["wall_s"], rel=1e-2)
     assert r["ratios"]["ours_over_floor"] == pytest.approx(ours["wall_s"] / floor["wall_s"], rel=1e-2)
 
@@ -52,6 +53,7 @@ def test_bench_read(cache):
     assert r["files"] == 12 and r["unreadable"] == 0 and r["without_agency"] == 0
     assert r["read_ms"] > 0 and r["preflight_ms"] > 0 and r["calamine_ms"] > 0 and r["pandas_ms"] > 0
     assert r["pandas_files"] == 2 and isinstance(r["target_met"], bool)
+    assert r["reference_s_before"] > 0 and r["reference_s_after"] > 0
 
 
 def test_bench_validate(cache):
