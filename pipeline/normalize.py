@@ -804,6 +804,9 @@ def _parse_separators(t: str) -> tuple[float, tuple[str, ...], str] | None:
 _TRUE = Parsed(True, True)
 _FALSE = Parsed(False, True)
 _NOT_A_BOOL = Parsed(None, False, ("not_a_bool",))
+# Yes/no cells hold a few spellings over and over (the dropdown's "Có", "Không"): each is parsed once.
+_BOOL_SEEN: dict[str, Parsed] = {}
+_BOOL_SEEN_MAX, _BOOL_SEEN_LEN = 1024, 40  # bounded: a long run over odd files cannot grow it
 
 
 def parse_bool(raw: object) -> Parsed:
@@ -817,14 +820,14 @@ def parse_bool(raw: object) -> Parsed:
     if raw is None or raw == "":
         return _EMPTY
     if isinstance(raw, str):
+        known = _BOOL_SEEN.get(raw)
+        if known is not None:
+            return known
         key = _word_key(raw.translate(_NUM_SPACES))
-        if not key:
-            return _EMPTY
-        if key in _TRUE_WORDS:
-            return _TRUE
-        if key in _FALSE_WORDS:
-            return _FALSE
-        return _NOT_A_BOOL
+        parsed = _EMPTY if not key else _TRUE if key in _TRUE_WORDS else _FALSE if key in _FALSE_WORDS else _NOT_A_BOOL
+        if len(_BOOL_SEEN) < _BOOL_SEEN_MAX and len(raw) <= _BOOL_SEEN_LEN:
+            _BOOL_SEEN[raw] = parsed
+        return parsed
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         if raw == 1:
             return _TRUE

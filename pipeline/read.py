@@ -890,7 +890,7 @@ def _plain_number(kind: str, raw: Any) -> float | int | None:
         return None
     if kind == "dec" or kind == "money" or (kind == "pct" and not 0 < raw <= 1):
         return raw
-    if kind == "int" and raw.is_integer():
+    if (kind == "int" or (kind == "year" and 1000 <= raw <= 9999)) and raw.is_integer():
         return int(raw)
     return None
 
@@ -943,7 +943,7 @@ def _likeliest(codes: list[str], votes: list[str | None], registry: Registry) ->
 
 
 # --------------------------------------------------------------------------------------------------
-# What calamine does not expose, looked up lazily in an .xlsx's XML
+# What calamine does not expose, looked up lazily: in an .xlsx's XML, an .ods's content.xml, an .xls's records
 # --------------------------------------------------------------------------------------------------
 
 _ATTR = re.compile(r'([\w:.-]+)="([^"]*)"')  # names with - and . too: table:number-rows-repeated
@@ -1038,8 +1038,7 @@ def _ods_hidden_rows(content: str, sheet: str) -> list[tuple[int, int]]:
     hidden, row = [], 0
     for tag in re.finditer(r"<table:table-row\b[^>]*>", _ods_table(content, sheet)):
         attrs = _attrs(tag.group())
-        repeated = attrs.get("table:number-rows-repeated", "1")
-        count = int(repeated) if repeated.isdigit() and int(repeated) > 0 else 1
+        count = _ods_count(attrs.get("table:number-rows-repeated"))
         if attrs.get("table:visibility") in ("collapse", "filter"):
             hidden.append((row + 1, row + count))
         row += count

@@ -918,3 +918,17 @@ def test_invisible_text_is_empty_everywhere(s: str) -> None:
 def test_real_numbers_keep_their_type(raw: float) -> None:
     p = parse_number(raw)
     assert p == Parsed(raw, True) and type(p.value) is type(raw)
+
+
+def test_parse_bool_remembers_spellings_within_bounds() -> None:
+    """A spelling parsed once is answered from memory the same way; odd files cannot grow the memory."""
+    from pipeline import normalize
+
+    normalize._BOOL_SEEN.clear()  # whatever earlier tests left
+    for raw in ("Có", "Không", "x", "chưa có", "khong biet", "Có"):
+        assert parse_bool(raw) == parse_bool(raw) == normalize._BOOL_SEEN[raw]
+    for i in range(3 * normalize._BOOL_SEEN_MAX):
+        parse_bool(f"ý kiến {i}")
+    assert len(normalize._BOOL_SEEN) <= normalize._BOOL_SEEN_MAX
+    assert parse_bool("Không") == Parsed(False, True) and parse_bool("đã có") == Parsed(True, True)
+    assert parse_bool("x" * (normalize._BOOL_SEEN_LEN + 1)) == Parsed(None, False, ("not_a_bool",))

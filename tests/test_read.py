@@ -830,3 +830,18 @@ def test_hidden_rows_in_an_ods_return_are_reported(spec, registry):
     hidden = only(sub, "LAYOUT_HIDDEN")
     assert hidden.sheet == "Hiện trạng" and hidden.message("en").startswith(f"Sheet 'Hiện trạng': Row {target} is")
     assert "LAYOUT_HIDDEN" not in codes(read(RETURNED / "openoffice-H-CANLOC.ods", spec=spec, registry=registry))
+
+
+@given(st.sampled_from(["int", "dec", "money", "pct", "year"]),
+       st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(0, 3000).map(float),
+                 st.sampled_from([1.0, 0.5, 2008.0, 999.0, 10000.0, -0.0])))
+def test_the_fast_path_for_float_cells_types_them_as_the_long_way_does(kind, raw):
+    """read_label_sheet and project_row skip typing a float when _plain_number gives its value: it must be
+    what typing gives, and only when typing raises nothing."""
+    from pipeline.normalize import parse_number, parse_year
+    from pipeline.read import _NUMBER_OPTIONS, _plain_number
+
+    fast = _plain_number(kind, raw)
+    if fast is not None:
+        slow = parse_year(raw) if kind == "year" else parse_number(raw, **_NUMBER_OPTIONS[kind])
+        assert slow.ok and not slow.notes and slow.value == fast and type(slow.value) is type(fast)
