@@ -676,3 +676,12 @@ def test_an_xls_sheet_hiding_rows_is_flagged_for_the_reader() -> None:
     assert not check_file(shown, "bao_cao.xls").hidden_rows
     assert preflight.xls_workbook_stream(shown)[:2] == b"\x09\x08"  # the BIFF8 BOF record
     assert preflight.xls_workbook_stream(b"not an OLE file") == b""
+
+
+@given(st.lists(st.sampled_from([b"<", b"?", b">", b"!", b"-", b"--", b"<?", b"?>", b"<!--", b"-->", b" ", b"x", b"\n"]),
+                max_size=30).map(b"".join))
+def test_the_prolog_regex_means_up_to_the_first_end_marker(markup: bytes) -> None:
+    """The unrolled pattern skips exactly what the plain definition does: whitespace, then PIs up to the first
+    '?>' and comments up to the first '-->', any number of times."""
+    definition = re.compile(rb"(?:\s|<\?.*?\?>|<!--.*?-->)*", re.DOTALL)
+    assert preflight._PROLOG.match(markup).end() == definition.match(markup).end()
