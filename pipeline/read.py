@@ -152,6 +152,8 @@ class _LabelRow:
     occurrence: int  # how many earlier rows of the sheet have the same key
     fields: tuple[tuple[Field, str], ...]  # (field, value type); a target row: current value, then the years
     inputs: int  # how many of them are inputs
+    row: int  # where the template has it
+    cells: tuple[tuple[Field, str, int, str], ...]  # (field, value type, 0-based column, A1 cell) by the template
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,6 @@ class _Plan:
     sheets: tuple[_SheetPlan, ...]
     table: _TablePlan | None
     cells: dict[str, tuple[int, int]]  # field id → (row, col) in the template
-    refs: dict[str, str]  # field id → its A1 cell in the template
     meta_cells: dict[str, tuple[str, str]]  # the same, as `_meta` records it: field id → (sheet, A1)
     choices: dict[str, dict[str, str]]  # list name → key of a code or label → code
     choice_labels: dict[str, str]  # list name → "label; label; …" for VALUE_NOT_CHOICE
@@ -206,8 +207,9 @@ def _plan_for(spec: FormSpec) -> _Plan:
             if row.kind in ("field", "target"):
                 key = normalize_key(row.label_vi)
                 fields = tuple(spec.fields[f] for f in row.fields)
-                rows.append(_LabelRow(row.label_vi, key, seen.get(key, 0), tuple((f, _kind(f)) for f in fields),
-                                      sum(f.is_input for f in fields)))
+                cells = tuple((f, _kind(f), layout.cells[f.id].col, layout.cells[f.id].a1) for f in fields)
+                rows.append(_LabelRow(row.label_vi, key, seen.get(key, 0), tuple(c[:2] for c in cells),
+                                      sum(f.is_input for f in fields), layout.cells[fields[0].id].row, cells))
                 seen[key] = seen.get(key, 0) + 1
         last = max(layout.cells[f.id].row for r in rows for f, _ in r.fields)
         sheets.append(_SheetPlan(sheet.id, sheet.name, tuple(rows), layout.width[sheet.id], last, False))
@@ -229,7 +231,6 @@ def _plan_for(spec: FormSpec) -> _Plan:
     return _Plan(
         sheets=tuple(sheets), table=table,
         cells={f: (ref.row, ref.col) for f, ref in layout.cells.items()},
-        refs={f: ref.a1 for f, ref in layout.cells.items()},
         meta_cells={f: (ref.sheet, ref.a1) for f, ref in layout.cells.items()},
         choices=choices,
         choice_labels={name: "; ".join(c.vi for c in items) for name, items in spec.choices.items()},
@@ -409,12 +410,17 @@ class _Reader:
 
     def read_label_sheet(self, found: _Found) -> None:
         rows, name, cells, sub = found.rows, found.name, self.cells, self.sub
-        refs = self.plan.refs if cells is self.plan.cells else {}
+        by_template = cells is self.plan.cells  # the common case: the label rows carry their cells
         index: dict[str, list[int]] | None = None  # built once, only when a label is not where expected
         moves: list[tuple[str, str]] = []
         read = self.inputs_read.setdefault(name, [])
+        sub_cells, sub_raw, sub_values = sub.cells, sub.raw, sub.values
         for label_row in found.plan.rows:
-            expected = cells[label_row.fields[0][0].id][0]
+            if by_template:
+                expected, places = label_row.row, label_row.cells
+            else:  # `_meta` has its own map
+                expected = cells[label_row.fields[0][0].id][0]
+                places = tuple((f, kind, cells[f.id][1], a1(expected, cells[f.id][1])) for f, kind in label_row.fields)
             row = expected
             if not _label_matches(rows, expected, label_row):
                 index = index if index is not None else _label_index(rows)
@@ -427,27 +433,24 @@ class _Reader:
                 row = matches[label_row.occurrence]
             self.located += label_row.inputs
             values = rows[row - 1] if row <= len(rows) else ()
-            for field, kind in label_row.fields:
+            for field, kind, col, cell in places:
                 field_id = field.id
-                col = cells[field_id][1]
-                if row == expected:
-                    cell = refs.get(field_id) or a1(row, col)
-                else:
-                    cell = a1(row, col)
-                    moves.append((a1(expected, col), cell))
+                if row != expected:
+                    moves.append((cell, a1(row, col)))
+                    cell = moves[-1][1]
                 read.append((row, col))
-                sub.cells[field_id] = (name, cell)
+                sub_cells[field_id] = (name, cell)
                 raw = values[col] if col < len(values) else ""
                 if _blank(raw):
                     continue
-                sub.raw[field_id] = raw
+                sub_raw[field_id] = raw
                 if kind == "computed":
                     continue  # recomputed from the inputs in `recompute`; the cached value is only compared
                 plain = _plain_number(kind, raw)
                 if plain is not None:
-                    sub.values[field_id] = plain
+                    sub_values[field_id] = plain
                     continue
-                sub.values[field_id], ok = self.typed(field, kind, raw, name, cell)
+                sub_values[field_id], ok = self.typed(field, kind, raw, name, cell)
                 if not ok:
                     sub.bad_fields.add(field_id)
         if moves:
