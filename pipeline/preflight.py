@@ -619,9 +619,9 @@ def _one_shot(part: _Part) -> tuple[bytes, int, bytes] | None:
 
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*\shidden="(?:1|true)"')
 
-# A cell element with no content: formatted, holding nothing. The template pre-formats its 50 project rows, so
-# a return carries ~1,000 of them, and leaving them out of the parser's copy cuts that sheet's parse by half.
-_EMPTY_CELL = re.compile(rb"<c [^>]*/>")
+# A row whose cells are all formatted and empty (self-closed). The template pre-formats its 50 project rows, so
+# a return carries ~1,000 such cells, and leaving those rows out of the parser's copy halves that sheet's parse.
+_EMPTY_ROW = re.compile(rb"<row [^>]*>(?:<c [^>]*/>)*</row>")
 # Whether to run it is judged on 4 KB from the middle of the part (every pass over a whole part costs about as
 # much as the regex): blanks there, about 20 bytes each, mean a table of them; a wrong guess only costs time.
 _EMPTY_SAMPLE = 4096
@@ -630,12 +630,12 @@ _MANY_EMPTY = 50
 
 def _for_parser(part: _Part, data: bytes) -> tuple[zipfile.ZipInfo, bytes, int]:
     """A checked part as the parser's copy holds it (info, data, CRC of the data), less what the reader never
-    asks calamine for and calamine would parse all the same: a sheet's formatted blanks, and the workbook's
-    defined names (the template names every input cell; `_meta` is what locates them)."""
+    asks calamine for and calamine would parse all the same: a sheet's rows of formatted blanks, and the
+    workbook's defined names (the template names every input cell; `_meta` is what locates them)."""
     edited = data
     middle = len(data) // 2
     if part.key.startswith("xl/worksheets/") and data.count(b"/>", middle, middle + _EMPTY_SAMPLE) > _MANY_EMPTY:
-        edited = _EMPTY_CELL.sub(b"", data)
+        edited = _EMPTY_ROW.sub(b"", data)
     elif part.key == "xl/workbook.xml":
         start, end = data.find(b"<definedNames>"), data.find(b"</definedNames>")
         if 0 <= start < end:
