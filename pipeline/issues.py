@@ -337,5 +337,5 @@ def sort_key(item: Issue) -> tuple[int, str, int, str]:
 
 
 def _cell_row(cell: str) -> int:
-    digits = "".join(ch for ch in cell if ch.isdigit())
+    digits = "".join(ch for ch in cell if ch in "0123456789")
     return int(digits) if digits else 0

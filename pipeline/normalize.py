@@ -725,7 +725,7 @@ def parse_number(
 
 def _parse_number_text(raw: str, integer: bool, percent: bool, placeholders_zero: bool) -> Parsed:
     t = raw.strip()
-    if t.isdigit() and t.isascii():
+    if t.isdigit() and t.isascii() and len(t) <= _LONGEST_NUMBER:
         return _finish_number(int(t), integer, percent)
     t = t.translate(_NUM_SPACES).strip()
     if not t:
@@ -762,9 +762,12 @@ def _parse_number_text(raw: str, integer: bool, percent: bool, placeholders_zero
     return _finish_number(v, integer, percent, pct_sign, notes, detail)
 
 
+_LONGEST_NUMBER = 40  # characters: "1.234.567.890.123.456,789" is 25; beyond, int() may even raise (4,300 digits)
+
+
 def _parse_separators(t: str) -> tuple[float, tuple[str, ...], str] | None:
     """Read an unsigned digit string with '.'/',' separators; None when it is not a number."""
-    if not t.isascii():
+    if not t.isascii() or len(t) > _LONGEST_NUMBER:
         return None
     if t.isdigit():
         return int(t), (), ""

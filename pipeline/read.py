@@ -994,20 +994,21 @@ class _Ooxml:
     def percent_styles(self) -> frozenset[int]:
         """Indexes of the cell formats (cellXfs) whose number format shows a percent."""
         styles = self.part("xl/styles.xml")
-        custom = {int(a["numFmtId"]) for a in map(_attrs, re.findall(r"<(?:\w+:)?numFmt\b[^>]*>", styles))
-                  if "%" in html.unescape(a.get("formatCode", "")) and a.get("numFmtId", "").isdigit()}
+        custom = {_attr_int(a.get("numFmtId")) for a in map(_attrs, re.findall(r"<(?:\w+:)?numFmt\b[^>]*>", styles))
+                  if "%" in html.unescape(a.get("formatCode", ""))}
         block = re.search(r"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", styles, re.S)
-        formats = _PERCENT_FORMATS | custom
+        formats = (_PERCENT_FORMATS | custom) - {None}
         return frozenset(i for i, tag in enumerate(re.findall(r"<(?:\w+:)?xf\b[^>]*>", block.group() if block else ""))
-                         if (_attrs(tag).get("numFmtId") or "0").isdigit() and int(_attrs(tag)["numFmtId"]) in formats)
+                         if _attr_int(_attrs(tag).get("numFmtId", "0")) in formats)
 
     def hidden_rows(self, sheet: str) -> set[int]:
         """The Excel row numbers a sheet hides."""
         rows = set()
         for tag in re.findall(r"<(?:\w+:)?row\b[^>]*>", self.sheet_text(sheet)):
             attrs = _attrs(tag)
-            if attrs.get("hidden", "").lower() in ("1", "true") and attrs.get("r", "").isdigit():
-                rows.add(int(attrs["r"]))
+            row = _attr_int(attrs.get("r"))
+            if attrs.get("hidden", "").lower() in ("1", "true") and row is not None:
+                rows.add(row)
         return rows
 
     def is_percent_cell(self, sheet: str, cell: str) -> bool:
@@ -1016,7 +1017,7 @@ class _Ooxml:
         start = text.rfind("<", 0, at)
         tag = text[start : text.find(">", at) + 1] if at >= 0 and start >= 0 else ""
         style = _attrs(tag).get("s", "0") if re.match(r"<(?:\w+:)?c\b", tag) else "0"
-        return style.isdigit() and int(style) in self.percent_styles
+        return _attr_int(style) in self.percent_styles
 
     def sheet_text(self, sheet: str) -> str:
         text = self.texts.get(sheet)
@@ -1072,7 +1073,15 @@ def _ods_merged_ranges(content: str, sheet: str) -> list[tuple[tuple[int, int], 
 
 
 def _ods_count(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and int(value) > 0 else 1
+    return max(_attr_int(value) or 1, 1)
+
+
+def _attr_int(value: str | None) -> int | None:
+    """An attribute's whole number (a row, a style index, a repeat count); None unless 1–9 ASCII digits: a
+    file's markup may hold anything, and int() raises on '²' and on 5,000 digits."""
+    if value and len(value) <= 9 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 _BIFF_BOF, _BIFF_EOF, _BIFF_BOUNDSHEET, _BIFF_ROW = 0x0809, 0x000A, 0x0085, 0x0208

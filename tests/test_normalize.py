@@ -932,3 +932,10 @@ def test_parse_bool_remembers_spellings_within_bounds() -> None:
     assert len(normalize._BOOL_SEEN) <= normalize._BOOL_SEEN_MAX
     assert parse_bool("Không") == Parsed(False, True) and parse_bool("đã có") == Parsed(True, True)
     assert parse_bool("x" * (normalize._BOOL_SEEN_LEN + 1)) == Parsed(None, False, ("not_a_bool",))
+
+
+def test_a_number_of_thousands_of_digits_is_not_a_number_regression() -> None:
+    """int() raises past 4,300 digits: such text must be 'not a number', not an exception."""
+    for text in ("9" * 5000, "1." + "9" * 5000, "(" + "9" * 5000 + ")", "9" * 5000 + " %"):
+        assert parse_number(text) == Parsed(None, False, ("not_a_number",))
+    assert parse_number("1.234.567.890") == Parsed(1234567890, True)

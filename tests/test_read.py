@@ -10,6 +10,7 @@ import random
 import re
 import string
 import unicodedata
+import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -845,3 +846,38 @@ def test_the_fast_path_for_float_cells_types_them_as_the_long_way_does(kind, raw
     if fast is not None:
         slow = parse_year(raw) if kind == "year" else parse_number(raw, **_NUMBER_OPTIONS[kind])
         assert slow.ok and not slow.notes and slow.value == fast and type(slow.value) is type(fast)
+
+
+def test_a_number_cell_of_5000_digits_is_not_a_number_regression(spec, registry, stc_bytes):
+    """Defect: int() raises past 4,300 digits (Python's guard), which made such a cell an internal error and
+    quarantined the whole return instead of naming the cell."""
+    cell = layout_for(spec).cells["tong_so_may_tinh"]
+
+    def scribble(book: openpyxl.Workbook) -> None:
+        book["Hiện trạng"][cell.a1].value = "9" * 5000
+
+    sub = read_bytes(edited(stc_bytes, scribble), spec, registry)
+    assert sub.readable and "SYS_INTERNAL_ERROR" not in codes(sub)
+    assert only(sub, "VALUE_NOT_NUMBER").cell == cell.a1
+
+
+def test_odd_numbers_in_the_files_markup_are_ignored_regression():
+    """Defect: attribute numbers were read with isdigit() + int(), which raise on '²' and on 5,000 digits, and
+    a cell format without numFmtId (optional in OOXML) raised KeyError when a percent cell was looked up."""
+    from pipeline.read import _attr_int, _ods_count, _Ooxml
+
+    assert [_attr_int(v) for v in ("12", "²", "9" * 5000, "", None, "-3")] == [12, None, None, None, None, None]
+    assert [_ods_count(v) for v in ("3", "0", "²", "9" * 5000, None)] == [3, 1, 1, 1, 1]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        package.writestr("xl/workbook.xml", '<workbook><sheets><sheet name="S" r:id="rId1"/></sheets></workbook>')
+        package.writestr("xl/_rels/workbook.xml.rels",
+                         '<Relationships><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>')
+        package.writestr("xl/styles.xml", '<styleSheet><cellXfs count="2"><xf fontId="0"/><xf numFmtId="9"/>'
+                                          '</cellXfs></styleSheet>')
+        package.writestr("xl/worksheets/sheet1.xml", '<worksheet><sheetData><row r="²" hidden="1"/>'
+                         '<row r="5" hidden="1"><c r="D5" s="1"><v>1</v></c><c r="E5"><v>1</v></c></row>'
+                         '</sheetData></worksheet>')
+    ooxml = _Ooxml(buffer.getvalue())
+    assert ooxml.is_percent_cell("S", "D5") and not ooxml.is_percent_cell("S", "E5")
+    assert ooxml.hidden_rows("S") == {5}
