@@ -118,6 +118,9 @@ CATALOGUE: dict[str, Detail] = {
     "LAYOUT_SHEET_MISSING": Detail("Sheet missing", E,
         "Thiếu trang \"{expected}\" của mẫu. Vui lòng dùng đúng mẫu, không xóa trang.",
         "Sheet \"{expected}\" of the form is missing. Please use the form without deleting sheets."),
+    "LAYOUT_SHEET_UNREADABLE": Detail("Sheet cannot be read", E,
+        "Có ô trên trang này không đọc được, thường là ô định dạng ngày tháng chứa một số âm rất lớn. Vui lòng kiểm tra các ô ngày tháng trên trang, sửa rồi gửi lại.",
+        "A cell on this sheet cannot be read, usually a date-formatted cell holding a huge negative number. Please check the sheet's date cells, correct them and resend."),
     "LAYOUT_MOVED": Detail("Rows inserted or moved", W,
         "Chỉ tiêu đã bị dời từ ô {expected} sang ô {found} (có chèn/xóa dòng); đã đọc theo nhãn.",
         "The item moved from cell {expected} to {found} (rows inserted or deleted); it was read by its label."),
@@ -301,12 +304,18 @@ class Issue:
 
 
 def display_value(value: Any) -> Any:
-    """A value as people read it in a message: 40.0 → "40", dates as dd/mm/yyyy."""
+    """A value as people read it in a message: 40.0 → "40", dates as dd/mm/yyyy, text past 80 characters cut
+    with "…" (the whole text stays in the ledger's raw values)."""
     if isinstance(value, float):
         return format_number(value)
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
+    if isinstance(value, str) and len(value) > DISPLAY_MAX:
+        return value[: DISPLAY_MAX - 1] + "…"
     return value
+
+
+DISPLAY_MAX = 80
 
 
 def _capitalise(text: str) -> str:

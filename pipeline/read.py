@@ -107,11 +107,18 @@ def read(source: str | os.PathLike[str] | bytes, *, name: str | None = None, spe
             data = _read_bytes(sub.path, sub)
         if data is not None:
             _Reader(data, sub, spec, registry).run()
-    except Exception as exc:  # a bug or a parser failure on one file must not stop the batch
+    except BaseException as exc:  # a bug or a parser failure on one file must not stop the batch
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise  # KeyboardInterrupt, SystemExit
         log.warning("read: unexpected failure on %r", sub.file, exc_info=True)
         _forget_values(sub)
         sub.issues.append(issue("SYS_INTERNAL_ERROR", file=sub.file, context={"reason": type(exc).__name__}))
     return sub
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside python-calamine, raised as pyo3's PanicException (a BaseException)."""
+    return type(exc).__name__ == "PanicException"
 
 
 def _read_bytes(path: str, sub: Submission) -> bytes | None:
@@ -324,7 +331,7 @@ class _Reader:
         spec, sub = self.spec, self.sub
         name = self.sheet_named(META_SHEET)
         sheet = self.book.get_sheet_by_name(name) if name else None
-        meta = self.meta = parse_meta(sheet.to_python(skip_empty_area=False, nrows=META_HEAD_ROWS) if sheet else [])
+        meta = self.meta = parse_meta(self.cells_of(sheet, META_HEAD_ROWS) if sheet else [])
         if meta is None:
             self.add("FORM_META_MISSING")
             sub.form_id, sub.version, sub.round = spec.form_id, spec.version, spec.round
@@ -341,7 +348,7 @@ class _Reader:
         if meta.spec_sha256 != spec.sha256:
             # Written from another edit of the spec: trust its own cell map (the common case skips this).
             limit = META_HEAD_ROWS + len(self.plan.cells) + LABEL_MARGIN
-            full = parse_meta(sheet.to_python(skip_empty_area=False, nrows=limit))
+            full = parse_meta(self.cells_of(sheet, limit))
             if full is not None and full.cells != self.plan.meta_cells:
                 self.meta = full
                 self.cells = self.cells_from_meta(full)
@@ -666,7 +673,7 @@ class _Reader:
         table, sub = self.plan.table, self.sub
         if table is not None and sub.project_sheet:
             for column_id, total in table.totals:
-                self.settle(total, math.fsum(_number(p.values[column_id]) for p in sub.projects))
+                self.settle(total, _finite(_sum(_number(p.values[column_id]) for p in sub.projects)))
         for field in self.plan.computed:
             self.settle(field, _finite(field.formula.evaluate(sub.values)))
 
@@ -769,8 +776,21 @@ class _Reader:
         if rows is None:
             limit = plan.last_row + (TABLE_MARGIN if plan.is_table else LABEL_MARGIN)
             sheet = self.sheets[name] = self.book.get_sheet_by_name(name)
-            rows = self.rows[name] = sheet.to_python(skip_empty_area=False, nrows=limit)
+            rows = self.rows[name] = self.cells_of(sheet, limit)
         return rows
+
+    def cells_of(self, sheet: CalamineSheet, nrows: int) -> list[list[Any]]:
+        """A sheet's cells from A1. calamine panics on a few values (a date-formatted cell holding a huge
+        negative number); its PanicException is a BaseException, so it is caught here, by name, and the sheet
+        is reported: the agency can fix it, the batch goes on."""
+        try:
+            return sheet.to_python(skip_empty_area=False, nrows=nrows)
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+            self.add("LAYOUT_SHEET_UNREADABLE", sheet=sheet.name)
+            self.stop(self.best_effort_agency())
+            raise  # unreachable: stop() raises
 
     def hidden_rows(self, sheet: str, rows: set[int]) -> set[int]:
         """Those of `rows` (Excel numbers) that the sheet hides."""
@@ -917,6 +937,15 @@ def _as_text(raw: Any) -> str:
 
 def _number(value: Any) -> float:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _sum(values: Iterable[float]) -> float:
+    """The exact sum (fsum); past the largest float it is infinite, where fsum raises."""
+    values = list(values)
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return math.inf
 
 
 def _finite(value: Any) -> Any:

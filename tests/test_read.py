@@ -858,7 +858,8 @@ def test_a_number_cell_of_5000_digits_is_not_a_number_regression(spec, registry,
 
     sub = read_bytes(edited(stc_bytes, scribble), spec, registry)
     assert sub.readable and "SYS_INTERNAL_ERROR" not in codes(sub)
-    assert only(sub, "VALUE_NOT_NUMBER").cell == cell.a1
+    not_a_number = only(sub, "VALUE_NOT_NUMBER")
+    assert not_a_number.cell == cell.a1 and f'"{"9" * 79}…"' in not_a_number.message("vi")  # cut for reading
 
 
 def test_odd_numbers_in_the_files_markup_are_ignored_regression():
@@ -881,3 +882,33 @@ def test_odd_numbers_in_the_files_markup_are_ignored_regression():
     ooxml = _Ooxml(buffer.getvalue())
     assert ooxml.is_percent_cell("S", "D5") and not ooxml.is_percent_cell("S", "E5")
     assert ooxml.hidden_rows("S") == {5}
+
+
+def test_a_date_cell_calamine_cannot_convert_names_its_sheet_regression(spec, registry, stc_bytes):
+    """Defect: calamine panics on a date-formatted cell holding a huge negative number, and a Rust panic is a
+    BaseException, which escaped read() and would have stopped the batch. Now the sheet is named."""
+    cell = layout_for(spec).cells["ngay_lap"]
+    sheet = spec.sheet_name(spec.fields["ngay_lap"].sheet)
+
+    def scribble(book: openpyxl.Workbook) -> None:
+        book[sheet][cell.a1].value = -1e308
+
+    sub = read_bytes(edited(stc_bytes, scribble), spec, registry)
+    assert not sub.readable and sub.agency_code == "STC"
+    unreadable = only(sub, "LAYOUT_SHEET_UNREADABLE")
+    assert unreadable.sheet == sheet and unreadable.message("vi").startswith(f"Trang '{sheet}': Có ô")
+
+
+def test_project_totals_past_the_largest_float_are_no_value_regression(spec, registry, stc_bytes):
+    """Defect: math.fsum raises OverflowError on 1e308 + 1e308, an internal error for the whole return."""
+    first = layout_for(spec).table.first_row
+    column = next(i for i, c in enumerate(spec.table.columns) if c.id == "tong_kinh_phi")
+
+    def scribble(book: openpyxl.Workbook) -> None:
+        projects = book[spec.sheet_name(next(s.id for s in spec.sheets if s.table is not None))]
+        for row in (first, first + 1):
+            projects.cell(row, column + 1).value = 1e308
+
+    sub = read_bytes(edited(stc_bytes, scribble), spec, registry)
+    assert sub.readable and "SYS_INTERNAL_ERROR" not in codes(sub)
+    assert sub.values[spec.table.totals["tong_kinh_phi"]] is None
