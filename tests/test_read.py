@@ -912,3 +912,39 @@ def test_project_totals_past_the_largest_float_are_no_value_regression(spec, reg
     sub = read_bytes(edited(stc_bytes, scribble), spec, registry)
     assert sub.readable and "SYS_INTERNAL_ERROR" not in codes(sub)
     assert sub.values[spec.table.totals["tong_kinh_phi"]] is None
+
+
+HOSTILE_VALUES = [
+    "9" * 5000, "²", "٣٤", "1e400", "inf", "nan", "-0", "(((1)))", "1.2.3,4,5", "%%%", "30/02/2008", "31/12/99999",
+    "0/0/0", "Có Không", "\u202e1", "Ð" * 50, "Sè m¸y tÝnh", "x" * 32000, "=1+1", 1e20, -1e308, 1e308, -5, 0.0,
+    dt.datetime(1900, 1, 1), dt.datetime(9999, 12, 31), True, False, " ", "12,500", "1.500,5", "(1.234)", "85 %",
+    "khoảng 50", "-", "không", "✓", "2008.0", "năm 2008", "2008-2010", 2008.5, 10**15, "1,5 tỷ", "\ufeff12",
+    "1\u00a0200", "12\u200b3", "０１２", "Ⅻ", "½", "--5", "+5", "5e3", "0x10", "1_000",
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_hostile_values_in_any_input_cell_are_reported_never_an_internal_error(spec, registry, stc_bytes, data):
+    """Whatever an agency types (or a tool writes) into the form's input cells and project rows: read() and
+    the validation name the cells, and nothing raises or becomes SYS_INTERNAL_ERROR. (Fuzzing this way found
+    a calamine panic and two overflows, see the regression tests above.)"""
+    from pipeline.validate import validate_batch
+
+    layout = layout_for(spec)
+    inputs = sorted((spec.sheet_name(spec.fields[f].sheet), ref.a1) for f, ref in layout.cells.items()
+                    if spec.fields[f].is_input)
+    table_sheet = spec.sheet_name(next(s.id for s in spec.sheets if s.table is not None))
+    projects = [(table_sheet, f"{string.ascii_uppercase[c]}{r}")
+                for r in range(layout.table.first_row, layout.table.first_row + 4) for c in range(20)]
+    chosen = data.draw(st.lists(st.tuples(st.sampled_from(inputs + projects), st.sampled_from(HOSTILE_VALUES)),
+                                min_size=1, max_size=8))
+
+    def scribble(book: openpyxl.Workbook) -> None:
+        for (sheet, ref), value in chosen:
+            book[sheet][ref].value = value
+
+    sub = read_bytes(edited(stc_bytes, scribble), spec, registry)
+    verdict = validate_batch([sub], spec)[0]
+    assert "SYS_INTERNAL_ERROR" not in codes(sub) + [i.code for i in verdict.issues], chosen
+    assert all(i.message("vi") and i.message("en") for i in [*sub.issues, *verdict.issues])
