@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
@@ -790,7 +790,6 @@ class _Reader:
                 raise
             self.add("LAYOUT_SHEET_UNREADABLE", sheet=sheet.name)
             self.stop(self.best_effort_agency())
-            raise  # unreachable: stop() raises
 
     def hidden_rows(self, sheet: str, rows: set[int]) -> set[int]:
         """Those of `rows` (Excel numbers) that the sheet hides."""
@@ -840,11 +839,11 @@ class _Reader:
             code, file=self.sub.file, sheet=sheet, cell=cell, row=row, field=field.id, value=value,
             context={"label_vi": field.vi, "label_en": field.en, **context}))
 
-    def stop_with(self, code: str, **context: Any) -> None:
+    def stop_with(self, code: str, **context: Any) -> NoReturn:
         self.add(code, **context)
         self.stop(None)
 
-    def stop(self, agency: str | None) -> None:
+    def stop(self, agency: str | None) -> NoReturn:
         self.sub.agency_code = agency
         raise _Stop
 
@@ -1102,7 +1101,7 @@ def _ods_merged_ranges(content: str, sheet: str) -> list[tuple[tuple[int, int], 
 
 
 def _ods_count(value: str | None) -> int:
-    return max(_attr_int(value) or 1, 1)
+    return _attr_int(value) or 1  # absent, 0 or odd: one
 
 
 def _attr_int(value: str | None) -> int | None:
