@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import itertools
 import logging
 import math
 import os
@@ -816,6 +817,9 @@ _MAXREGSECT = 0xFFFFFFFA
 _NOSTREAM = 0xFFFFFFFF
 _FILEPASS = 0x002F
 _BIFF_EOF = 0x000A
+_BIFF8_BOF = b"\x09\x08"  # the BOF record id (0x0809) as its first two bytes: BIFF5–8 substreams
+_BOUNDSHEET, _ROW = 0x0085, 0x0208
+_ROW_HIDDEN = 0x20  # fDyZero, in the low byte of a ROW record's flags
 _BIFF_SCAN_RECORDS = 32  # FILEPASS follows the globals' BOF directly; a few records of slack
 _OLE_MAX_ENTRIES = 10_000  # a workbook has ~10 directory entries; far more is a crafted file
 _OLE_STREAM, _OLE_STORAGE, _OLE_ROOT = 2, 1, 5
@@ -846,7 +850,7 @@ def _check_ole(data: bytes, found: _Findings) -> None:
     storages = {e.name.lower() for e in entries if e.kind == _OLE_STORAGE}
     if "encryptioninfo" in streams or "encryptedpackage" in streams:
         found.stop("FILE_ENCRYPTED")  # a password-protected .xlsx/.xlsm is an OLE file (MS-OFFCRYPTO)
-    book = streams.get("workbook") or streams.get("book")  # BIFF8 (Excel 97+) / BIFF5 (Excel 5–95)
+    book = _workbook_entry(streams)
     if book is None:
         found.stop("FILE_NOT_SPREADSHEET", kind=_ole_kind(streams, storages))
     found.format = "xls"
@@ -865,15 +869,60 @@ def _check_ole(data: bytes, found: _Findings) -> None:
 _BIFF_HIDDEN_ROW = re.compile(rb"\x08\x02\x10\x00[\s\S]{12}[\x20-\x3f\x60-\x7f\xa0-\xbf\xe0-\xff]")
 
 
+def _workbook_entry(streams: dict[str, _OleEntry]) -> _OleEntry | None:
+    return streams.get("workbook") or streams.get("book")  # BIFF8 (Excel 97+) / BIFF5 (Excel 5–95)
+
+
 def xls_workbook_stream(data: bytes) -> bytes:
     """The BIFF 'Workbook' stream of an .xls that passed the preflight (b"" for anything else)."""
     try:
         cfb = _Cfb(data)
-        streams = {e.name.lower(): e for e in cfb.root_children() if e.kind == _OLE_STREAM}
-        book = streams.get("workbook") or streams.get("book")
+        book = _workbook_entry({e.name.lower(): e for e in cfb.root_children() if e.kind == _OLE_STREAM})
         return cfb.stream_head(book, book.size) if book is not None else b""
     except (_Broken, struct.error):
         return b""
+
+
+def xls_hidden_rows(data: bytes, sheet: str) -> set[int]:
+    """The Excel row numbers a sheet of an .xls hides: its ROW records with fDyZero set. The globals'
+    BOUNDSHEET records (BIFF8 names: ShortXLUnicodeString, 8-bit or UTF-16) say where each sheet's start."""
+    stream = xls_workbook_stream(data)
+    start = next((at for at, name in _biff_sheets(stream) if name == sheet), None)
+    hidden: set[int] = set()
+    if start is None or stream[start : start + 2] != _BIFF8_BOF:
+        return hidden
+    for record, payload in _biff_records(stream, start):
+        if record == _ROW and len(payload) >= 14 and payload[12] & _ROW_HIDDEN:
+            hidden.add(int.from_bytes(payload[:2], "little") + 1)
+        elif record == _BIFF_EOF:
+            break
+    return hidden
+
+
+def _biff_sheets(stream: bytes) -> list[tuple[int, str]]:
+    """(offset of its BOF record, name) of each sheet, from the globals substream."""
+    sheets = []
+    if stream[:2] != _BIFF8_BOF:
+        return sheets
+    for record, payload in _biff_records(stream, 0):
+        if record == _BOUNDSHEET and len(payload) >= 8:
+            count, wide = payload[6], payload[7] & 1
+            raw = bytes(payload[8 : 8 + count * (2 if wide else 1)])
+            sheets.append((int.from_bytes(payload[:4], "little"),
+                           raw.decode("utf-16-le" if wide else "latin-1", "replace")))
+        elif record == _BIFF_EOF or sheets:  # they stand together, before the shared strings
+            break
+    return sheets
+
+
+def _biff_records(stream: bytes, start: int = 0) -> Iterator[tuple[int, memoryview]]:
+    """(record id, payload) from `start` on, while a whole record header remains."""
+    view = memoryview(stream)
+    at = start
+    while at + 4 <= len(stream):
+        record, length = struct.unpack_from("<HH", stream, at)
+        yield record, view[at + 4 : at + 4 + length]
+        at += 4 + length
 
 
 def _ole_kind(streams: dict[str, _OleEntry], storages: set[str]) -> str:
@@ -889,16 +938,11 @@ def _ole_kind(streams: dict[str, _OleEntry], storages: set[str]) -> str:
 def _check_biff_head(head: bytes, found: _Findings) -> None:
     if len(head) < 4 or struct.unpack_from("<H", head)[0] not in _BIFF_BOF:
         found.stop("FILE_CORRUPT", reason="xls")
-    pos = 0
-    for _ in range(_BIFF_SCAN_RECORDS):
-        if pos + 4 > len(head):
-            return
-        record, length = struct.unpack_from("<HH", head, pos)
+    for record, _ in itertools.islice(_biff_records(head), _BIFF_SCAN_RECORDS):
         if record == _FILEPASS:  # the workbook is encrypted with an open password
             found.stop("FILE_ENCRYPTED")
         if record == _BIFF_EOF:
             return
-        pos += 4 + length
 
 
 class _Cfb:

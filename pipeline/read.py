@@ -157,10 +157,10 @@ class _LabelRow:
     label: str  # the label as the template writes it (an exact match is the fast path)
     key: str  # normalize_key(label): the match that survives accents, case and TCVN3
     occurrence: int  # how many earlier rows of the sheet have the same key
-    fields: tuple[tuple[Field, str], ...]  # (field, value type); a target row: current value, then the years
+    # (field, value type, 0-based column, A1 cell by the template); a target row: current value, then the years
+    cells: tuple[tuple[Field, str, int, str], ...]
     inputs: int  # how many of them are inputs
     row: int  # where the template has it
-    cells: tuple[tuple[Field, str, int, str], ...]  # (field, value type, 0-based column, A1 cell) by the template
 
 
 @dataclass(frozen=True)
@@ -215,10 +215,10 @@ def _plan_for(spec: FormSpec) -> _Plan:
                 key = normalize_key(row.label_vi)
                 fields = tuple(spec.fields[f] for f in row.fields)
                 cells = tuple((f, _kind(f), layout.cells[f.id].col, layout.cells[f.id].a1) for f in fields)
-                rows.append(_LabelRow(row.label_vi, key, seen.get(key, 0), tuple(c[:2] for c in cells),
-                                      sum(f.is_input for f in fields), layout.cells[fields[0].id].row, cells))
+                rows.append(_LabelRow(row.label_vi, key, seen.get(key, 0), cells, sum(f.is_input for f in fields),
+                                      layout.cells[fields[0].id].row))
                 seen[key] = seen.get(key, 0) + 1
-        last = max(layout.cells[f.id].row for r in rows for f, _ in r.fields)
+        last = max(layout.cells[c[0].id].row for r in rows for c in r.cells)
         sheets.append(_SheetPlan(sheet.id, sheet.name, tuple(rows), layout.width[sheet.id], last, False))
     table = None
     if spec.table is not None and layout.table is not None:
@@ -410,7 +410,7 @@ class _Reader:
                 continue
             found = self.found.get(plan.id)
             if found is None:
-                self.sub.bad_fields.update(f.id for row in plan.rows for f, _ in row.fields)
+                self.sub.bad_fields.update(c[0].id for row in plan.rows for c in row.cells)
                 continue
             self.read_label_sheet(found)
             self.check_stray(found)
@@ -426,16 +426,17 @@ class _Reader:
             if by_template:
                 expected, places = label_row.row, label_row.cells
             else:  # `_meta` has its own map
-                expected = cells[label_row.fields[0][0].id][0]
-                places = tuple((f, kind, cells[f.id][1], a1(expected, cells[f.id][1])) for f, kind in label_row.fields)
+                expected = cells[label_row.cells[0][0].id][0]
+                places = tuple((f, kind, cells[f.id][1], a1(expected, cells[f.id][1]))
+                               for f, kind, _, _ in label_row.cells)
             row = expected
             if not _label_matches(rows, expected, label_row):
                 index = index if index is not None else _label_index(rows)
                 matches = index.get(label_row.key, ())
                 if len(matches) <= label_row.occurrence:
-                    self.add("LAYOUT_FIELD_NOT_FOUND", sheet=name, field=label_row.fields[0][0].id,
+                    self.add("LAYOUT_FIELD_NOT_FOUND", sheet=name, field=label_row.cells[0][0].id,
                              label=label_row.label)
-                    sub.bad_fields.update(f.id for f, _ in label_row.fields)
+                    sub.bad_fields.update(c[0].id for c in label_row.cells)
                     continue
                 row = matches[label_row.occurrence]
             self.located += label_row.inputs
@@ -799,7 +800,7 @@ class _Reader:
             ranges = _ods_hidden_rows(self.ods_content, sheet)
             return {row for row in rows if any(first <= row <= last for first, last in ranges)}
         if self.sub.format == "xls":
-            return _xls_hidden_rows(preflight.xls_workbook_stream(self.data), sheet) & rows
+            return preflight.xls_hidden_rows(self.data, sheet) & rows
         return set()
 
     def merged_ranges(self, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -940,7 +941,6 @@ def _number(value: Any) -> float:
 
 def _sum(values: Iterable[float]) -> float:
     """The exact sum (fsum); past the largest float it is infinite, where fsum raises."""
-    values = list(values)
     try:
         return math.fsum(values)
     except OverflowError:
@@ -974,7 +974,7 @@ def _likeliest(codes: list[str], votes: list[str | None], registry: Registry) ->
 
 
 # --------------------------------------------------------------------------------------------------
-# What calamine does not expose, looked up lazily: in an .xlsx's XML, an .ods's content.xml, an .xls's records
+# What calamine does not expose, looked up lazily: in an .xlsx's XML, an .ods's content.xml
 # --------------------------------------------------------------------------------------------------
 
 _ATTR = re.compile(r'([\w:.-]+)="([^"]*)"')  # names with - and . too: table:number-rows-repeated
@@ -1110,52 +1110,6 @@ def _attr_int(value: str | None) -> int | None:
     if value and len(value) <= 9 and value.isascii() and value.isdigit():
         return int(value)
     return None
-
-
-_BIFF_BOF, _BIFF_EOF, _BIFF_BOUNDSHEET, _BIFF_ROW = 0x0809, 0x000A, 0x0085, 0x0208
-_ROW_HIDDEN = 0x0020  # fDyZero in a ROW record's flags
-
-
-def _xls_hidden_rows(stream: bytes, sheet: str) -> set[int]:
-    """The Excel row numbers a sheet of a BIFF8 workbook stream hides: its ROW records with fDyZero set.
-    The globals' BOUNDSHEET records give each sheet's name and where its records start."""
-    start = next((at for at, name in _biff_sheets(stream) if name == sheet), None)
-    hidden: set[int] = set()
-    if start is None:
-        return hidden
-    for record, payload in _biff_records(stream, start):
-        if record == _BIFF_ROW and len(payload) >= 14 and payload[12] & _ROW_HIDDEN:
-            hidden.add(int.from_bytes(payload[:2], "little") + 1)
-        elif record == _BIFF_EOF:
-            break
-    return hidden
-
-
-def _biff_sheets(stream: bytes) -> list[tuple[int, str]]:
-    """(offset of its BOF record, name) of each sheet, from the globals substream (BIFF8 names only:
-    ShortXLUnicodeString, 8-bit or UTF-16)."""
-    sheets = []
-    for record, payload in _biff_records(stream, 0):
-        if record == _BIFF_BOUNDSHEET and len(payload) >= 8:
-            count, wide = payload[6], payload[7] & 1
-            raw = bytes(payload[8 : 8 + count * (2 if wide else 1)])
-            sheets.append((int.from_bytes(payload[:4], "little"),
-                           raw.decode("utf-16-le" if wide else "latin-1", "replace")))
-        elif record == _BIFF_EOF or sheets:  # they stand together, before the shared strings
-            break
-    return sheets
-
-
-def _biff_records(stream: bytes, start: int) -> Iterable[tuple[int, memoryview]]:
-    """(record id, payload) from `start` on, the first one a BIFF8 BOF; nothing otherwise."""
-    view = memoryview(stream)
-    if start + 4 > len(stream) or int.from_bytes(view[start : start + 2], "little") != _BIFF_BOF:
-        return
-    at = start
-    while at + 4 <= len(stream):
-        record, length = int.from_bytes(view[at : at + 2], "little"), int.from_bytes(view[at + 2 : at + 4], "little")
-        yield record, view[at + 4 : at + 4 + length]
-        at += 4 + length
 
 
 def _attrs(tag: str) -> dict[str, str]:
