@@ -81,3 +81,31 @@ def test_every_public_api_name_resolves():
 
     for name in pipeline.__all__:
         assert callable(getattr(pipeline, name)), name
+
+
+def test_the_command_ends_with_its_exit_code_and_all_its_output(tmp_path):
+    """main() ends the process without the interpreter's teardown: the exit code and every byte written
+    must survive it, for success, usage errors and a rejected return alike."""
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path)
+
+    codes = run("codes", "--json")
+    assert codes.returncode == 0
+    assert "FILE_ENCRYPTED" in json.loads(codes.stdout)  # the whole JSON: a lost tail would not parse
+    assert run("no-such-command").returncode == 2
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"not a workbook")
+    checked = run("check", str(junk), "--lang", "en")
+    assert checked.returncode == 1
+    assert "junk.xlsx" in checked.stdout
+
+
+def test_exit_codes_follow_sys_exit():
+    from pipeline.cli import _exit_code
+
+    assert [_exit_code(None), _exit_code(0), _exit_code(3)] == [0, 0, 3]
+    assert _exit_code("a message") == 1
