@@ -314,7 +314,8 @@ def _take_in(path: Path, paths: Paths, ledger: Ledger, known: set[tuple[str, str
 POOL_MIN_FILES = 50  # new files in a chunk from which reading goes to the pool: below, starting it costs more
 POOL_WORKERS = 2
 _POOL_CHUNK = 10  # files per task sent to a worker
-_worker_context: tuple[FormSpec, Registry, int] | None = None  # spec, registry, run's pid: inherited by workers
+_worker_context: tuple[FormSpec, Registry] | None = None  # spec and registry: inherited by the workers
+_run_pid = 0  # the process that forked the workers
 
 
 @dataclass(frozen=True)
@@ -420,18 +421,24 @@ class _Reading:
 
 
 def _start_pool(spec: FormSpec, registry: Registry) -> Any:
-    """A fork-started pool (the workers inherit spec, registry and loaded modules), or None without fork."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+    """A pool of POOL_WORKERS forked processes that inherit spec, registry and loaded modules, or None."""
     import pipeline.read  # noqa: F401 - imported once here, inherited by the workers
 
     global _worker_context
+    _worker_context = (spec, registry)
+    return _fork_pool(POOL_WORKERS)
+
+
+def _fork_pool(workers: int) -> Any:
+    """A fork-started pool (the workers inherit this process's modules and globals), or None without fork."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _run_pid
     if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
         return None
-    _worker_context = (spec, registry, os.getpid())
-    return ProcessPoolExecutor(POOL_WORKERS, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_worker_start)
+    _run_pid = os.getpid()
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start)
 
 
 def _worker_start() -> None:
@@ -441,13 +448,13 @@ def _worker_start() -> None:
         import signal
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    if _worker_context is not None and os.getppid() != _worker_context[2]:
+    if os.getppid() != _run_pid:
         os._exit(1)  # the run died before the line above took effect
 
 
 def _read_in_worker(work: list[_Work]) -> list[Submission]:
     assert _worker_context is not None
-    spec, registry, _ = _worker_context
+    spec, registry = _worker_context
     return [_archive_and_read(item, spec, registry) for item in work]
 
 
@@ -561,13 +568,56 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
                                 ledger.projects(counted), ledger.issues(counted), generated_at=generated)
         if large:
             _return_free_memory()  # the ledger rows, decoded and dropped while building
-        outputs = {"summary": str(write_summary(summary, spec, target))}
-    with report.timed("exports"):
-        for path in write_exports(summary, spec, paths.out):
+        exports = None if large else _exports_beside(summary, spec, paths.out)
+        try:
+            outputs = {"summary": str(write_summary(summary, spec, target))}
+        except BaseException:
+            with contextlib.suppress(Exception):  # the summary's error is the one to report
+                _exports_written(exports)  # nothing of a failed run goes on writing after it
+            raise
+    with report.timed("exports"):  # or, when written beside the summary, the wait for them
+        for path in _exports_written(exports) or write_exports(summary, spec, paths.out):
             outputs[path.stem] = str(path)
     with report.timed("feedback"):
         outputs.update(_write_feedback(paths, spec, registry, report))
     return outputs
+
+
+_exports_context: tuple[Any, FormSpec, Path] | None = None  # summary, spec, out: inherited by the forked writer
+
+
+def _exports_beside(summary: Any, spec: FormSpec, out: Path) -> Any:
+    """The CSV exports written by a forked process while this one writes the summary workbook (they only read
+    the Summary both hold): a future of their paths, or None without fork. Not for a large round: the fork
+    would hold a second copy of this process's memory as it touches it, at the run's peak."""
+    global _exports_context
+    _exports_context = (summary, spec, out)
+    pool = _fork_pool(1)
+    if pool is None:
+        return None
+    future = pool.submit(_exports_in_worker)
+    pool.shutdown(wait=False)  # the process ends once its one task is done
+    return future
+
+
+def _exports_in_worker() -> list[Path]:
+    from pipeline.exports import write_exports
+
+    assert _exports_context is not None
+    return write_exports(*_exports_context)
+
+
+def _exports_written(exports: Any) -> list[Path] | None:
+    """The exports' paths once the forked writer is done; None (write them here) without it, or if it was
+    killed. An error while writing is raised here, as it would be here."""
+    if exports is None:
+        return None
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return exports.result()
+    except BrokenProcessPool:
+        return None
 
 
 def _return_free_memory() -> None:
@@ -631,6 +681,6 @@ def _feedback_in_worker(item: tuple[Submission, list[Issue], Path]) -> Path | No
     from pipeline.feedback import feedback_for_file
 
     assert _worker_context is not None
-    spec, registry, _ = _worker_context
+    spec, registry = _worker_context
     submission, issues, folder = item
     return feedback_for_file(Path(submission.path or ""), submission, issues, spec, folder, registry=registry)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import random
 import re
@@ -117,7 +118,7 @@ def test_a_broken_pool_falls_back_to_reading_here(when, tmp_path, mixed_inbox, s
 
     monkeypatch.setattr(run, "BATCH_SIZE", 7)
     monkeypatch.setattr(run, "POOL_MIN_FILES", 3)
-    run._worker_context = (spec, registry, 0)
+    run._worker_context = (spec, registry)
     monkeypatch.setattr(run, "_start_pool", lambda *args: Broken())
     broken = _run(mixed_inbox, tmp_path / "broken", spec, registry)
     monkeypatch.setattr(run, "POOL_MIN_FILES", 10**9)
@@ -173,3 +174,30 @@ def test_feedback_made_by_the_pool_is_the_feedback_made_here(tmp_path, mixed_inb
     pooled = feedback(tmp_path / "pooled")
     assert len(started) == 1 and started[0] is not None
     assert len(here) >= 2 and pooled == here
+
+
+def _killed() -> None:
+    os._exit(1)  # as if the process were killed
+
+
+def _exports(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((out / "data").iterdir())}
+
+
+@pytest.mark.parametrize("writer", ["here", "killed"])
+def test_exports_written_beside_the_summary_are_the_exports_written_here(writer, tmp_path, mixed_inbox, spec,
+                                                                          registry, monkeypatch):
+    """The CSV exports are written by a forked process while this one writes the summary: the same bytes as
+    written here, and written here all the same if that process is killed."""
+    consolidate(Paths(mixed_inbox, tmp_path / "beside", tmp_path / "beside" / "ledger.sqlite"), spec, registry)
+    if writer == "here":
+        monkeypatch.setattr(run, "_exports_beside", lambda *a: None)
+    else:
+        monkeypatch.setattr(run, "_exports_in_worker", _killed)
+    consolidate(Paths(mixed_inbox, tmp_path / writer, tmp_path / writer / "ledger.sqlite"), spec, registry)
+    beside = _exports(tmp_path / "beside")
+    assert set(beside) == {"indicators.csv", "projects.csv", "issues.csv", "submissions.csv"}
+    # Only the times differ (recorded_at, received_at columns), so compare without them.
+    times = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+    assert {k: times.sub(b"", v) for k, v in _exports(tmp_path / writer).items()} == \
+        {k: times.sub(b"", v) for k, v in beside.items()}
