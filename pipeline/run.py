@@ -661,6 +661,8 @@ def _feedback_paths(work: list[tuple[Submission, list[Issue]]], spec: FormSpec, 
     """Each return's feedback workbook, in order. openpyxl takes ~0.2 s a workbook (a round of 1,000 returns
     with 10% of them wrong spends more time here than everywhere else), so from FEEDBACK_POOL_MIN returns on
     they are made in forked worker processes; should the pool break, here."""
+    if not work:
+        return []  # and openpyxl (0.2 s to import) is not needed
     from pipeline.feedback import feedback_for_file  # imported before forking: the workers inherit it
 
     pool = _start_pool(spec, registry) if len(work) >= FEEDBACK_POOL_MIN else None

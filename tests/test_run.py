@@ -135,3 +135,19 @@ def test_a_held_lock_stops_a_second_run(paths, spec, registry):
     with RunLock(paths.lock), pytest.raises(LockHeld):
         consolidate(paths, spec, registry)
     assert not paths.db.exists()
+
+
+def test_a_run_without_feedback_to_write_does_not_load_openpyxl(tmp_path, spec, registry):
+    """openpyxl is only for feedback workbooks (0.2 s to import): a round of clean returns never loads it."""
+    import subprocess
+    import sys
+
+    write_samples(spec, registry, tmp_path / "inbox", count=3, seed=4)
+    (tmp_path / "inbox" / "manifest.json").unlink()
+    code = ("import sys; from pipeline.registry import load_registry; from pipeline.spec import load_spec; "
+            "from pipeline.run import Paths, consolidate; from pathlib import Path; out = Path(sys.argv[1]); "
+            "r = consolidate(Paths(out.parent / 'inbox', out, out / 'ledger.sqlite'), load_spec(), load_registry()); "
+            "print(r.counts['accepted'], r.to_feedback == [], 'openpyxl' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["3", "True", "False"]
