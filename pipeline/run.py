@@ -4,8 +4,9 @@ The protocol that makes it impossible to lose or double-count a return (reliabil
 1. take the run lock (one run per ledger); open the ledger (integrity check) — a busy or corrupt ledger
    stops the run before any output is touched;
 2. for each inbox file: read its bytes once, hash them; bytes already recorded are a duplicate (nothing
-   else changes); new bytes are archived under their SHA-256 (temp + fsync + replace) BEFORE they are
-   parsed, by the reader (a worker process, or this one) that then parses them;
+   else changes); new bytes are written to a temporary file in the archive by the reader (a worker process,
+   or this one) that then parses them; once a whole chunk is read, its copies are flushed to disk together
+   and renamed to their SHA-256, BEFORE anything of the chunk is recorded (a failed chunk leaves none);
 3. read and validate the new files in batches (one pandera call per batch); record each return in its own
    transaction; a bug while checking one return quarantines that return, the batch goes on;
 4. rebuild the summary from the ledger alone (a pure function of it) and write it atomically.
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.atomic import remove_stale_temps, write_atomic
+from pipeline.atomic import commit_pending, remove_stale_temps, write_pending
 from pipeline.issues import Issue, Severity, issue
 from pipeline.ledger import Ledger, LedgerError
 from pipeline.lock import Holder, RunLock
@@ -167,6 +168,8 @@ def _run(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, repor
             _add_pending_receipts(ledger, report, run_id)
             report.outputs = _write_outputs(ledger, paths, spec, registry, report, changed, run_id)
     except Exception as err:
+        if not report.dry_run:
+            remove_stale_temps(paths.archive)  # a failed chunk's copies: the readers are stopped by now
         _finish(ledger, run_id, "failed", report, error=f"{type(err).__name__}: {err}")
         raise RunFailed(f"{type(err).__name__}: {err}") from err
     _finish(ledger, run_id, "completed", report)
@@ -242,6 +245,7 @@ def _apply_chunk(incoming: list[_Incoming], new: list[_Incoming], reading: _Read
     """Each file's outcome, in inbox order, as if the files were taken one at a time."""
     with report.timed("read"):  # reading, or waiting for the readers
         submissions = reading.result()
+        commit_pending(item.archived for item in new if item.archived)
     for item, submission in zip(new, submissions, strict=True):
         item.submission, item.data = submission, None
     for item in incoming:
@@ -328,12 +332,12 @@ class _Work:
 
 
 def _archive_and_read(work: _Work, spec: FormSpec, registry: Registry) -> Submission:
-    """Archive the bytes under their SHA-256 (temp + fsync + replace), then read them. A failing copy (a
-    full disk) raises: the run stops before recording anything of the chunk."""
+    """Write the archive copy (put in place with the rest of its chunk: commit_pending), then read the
+    bytes. A failing copy (a full disk) raises: the run stops before recording anything of the chunk."""
     from pipeline.check import read_one
 
     if work.archive is not None and not os.path.exists(work.archive):
-        write_atomic(Path(work.archive), work.data)
+        write_pending(Path(work.archive), work.data)
     return read_one(work.path, spec, registry, data=work.data)
 
 

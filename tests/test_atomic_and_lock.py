@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.atomic import TEMP_PREFIX, remove_stale_temps, write_atomic
+from pipeline import atomic
+from pipeline.atomic import (
+    TEMP_PREFIX,
+    commit_pending,
+    pending_path,
+    remove_stale_temps,
+    write_atomic,
+    write_pending,
+)
 from pipeline.lock import LockHeld, RunLock
 
 
@@ -51,6 +59,27 @@ def test_locked_target_gets_a_timestamped_name(tmp_path: Path, monkeypatch):
     written = write_atomic(target, b"new", fallback=True)
     assert written != target and written.name.startswith("tong_hop_") and written.read_bytes() == b"new"
     assert target.read_bytes() == b"open in Excel"
+
+
+@pytest.mark.parametrize("flush", ["syncfs", "fsync each file"])
+def test_pending_writes_appear_only_once_committed(flush, tmp_path: Path, monkeypatch):
+    """A batch (the archive copies of a chunk of returns): nothing is at its name until the whole batch is
+    committed, then every file is, whole; a file already in place is left alone."""
+    if flush != "syncfs":
+        monkeypatch.setattr(atomic, "_syncfs", lambda folder: False)
+    folder = tmp_path / "archive"
+    kept = folder / "kept.xlsx"
+    folder.mkdir()
+    kept.write_bytes(b"archived by an earlier run")
+    targets = [folder / f"{i}.xlsx" for i in range(3)]
+    for i, target in enumerate(targets):
+        write_pending(target, b"return %d" % i)
+    assert not any(t.exists() for t in targets)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([kept.name] + [pending_path(t).name for t in targets])
+    commit_pending([*targets, kept])
+    assert [t.read_bytes() for t in targets] == [b"return 0", b"return 1", b"return 2"]
+    assert kept.read_bytes() == b"archived by an earlier run"
+    assert not list(folder.glob(f"{TEMP_PREFIX}*"))
 
 
 def test_stale_temps_are_cleaned(tmp_path: Path):
