@@ -19,6 +19,7 @@ How the figures are made (also printed, in Vietnamese, on the workbook's lineage
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import unicodedata
@@ -319,6 +320,7 @@ def _history(spec: FormSpec, submissions: Iterable[dict[str, Any]]) -> pd.DataFr
     dates = {f.id for f in spec.fields.values() if f.type == "date"}
     template = {field_id: [ref.sheet, ref.a1] for field_id, ref in layout_for(spec).cells.items()}
     fields, round_ = list(spec.fields), spec.round
+    moved = functools.lru_cache(maxsize=64)(functools.partial(_moved, template))  # most returns: one same map
     rows = [{
         "id": int(s["id"]), "sha256": s.get("sha256") or "", "file": s.get("file_name") or "",
         "agency": s.get("agency_code") or "", "received_at": _timestamp(s.get("received_at")),
@@ -327,7 +329,7 @@ def _history(spec: FormSpec, submissions: Iterable[dict[str, Any]]) -> pd.DataFr
         "errors": int(s.get("errors") or 0), "warnings": int(s.get("warnings") or 0),
         "infos": int(s.get("infos") or 0), "form_version": s.get("form_version") or "",
         "values": _in_field_order(fields, decode_values(s.get("values_json"), dates)),
-        "moved": _moved(template, s.get("cells_json")),
+        "moved": moved(s.get("cells_json")),
     } for s in submissions if s.get("round") in (None, round_)]
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("supersedes", "superseded_by"):
@@ -624,14 +626,14 @@ def _issues(counted: pd.DataFrame, issues: Mapping[int, list[Issue]]) -> pd.Data
     return pd.DataFrame(rows, columns=columns)
 
 
-def _moved(template: dict[str, list[str]], cells_json: str | None) -> list[tuple[str, str, str, str]]:
+def _moved(template: dict[str, list[str]], cells_json: str | None) -> tuple[tuple[str, str, str, str], ...]:
     """(field, sheet, cell, template cell) of the values a return held elsewhere than the template says."""
     moved = []
     for field_id, place in json.loads(cells_json or "{}").items():
         ref = template.get(field_id)
         if ref is not None and place != ref and isinstance(place, list) and len(place) == 2:
             moved.append((field_id, place[0], place[1], f"{ref[0]}!{ref[1]}"))
-    return moved
+    return tuple(moved)
 
 
 def _moved_cells(counted: pd.DataFrame) -> pd.DataFrame:

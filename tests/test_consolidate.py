@@ -352,3 +352,21 @@ def test_with_the_sample_generator(tmp_path, spec, registry):
     assert (s.agencies["status"] == "accepted").all()
     assert len(s.projects) == sum(len(sample.make_sample(spec, a, random.Random(f"2007/{a.code}")).projects)
                                   for a in registry.agencies)
+
+
+def test_moved_cells_are_listed_for_every_return_that_moved_them(tmp_path, spec, registry):
+    """The lineage of values read elsewhere than the template's cell: per counted return, also when many
+    returns carry the very same cell map (the common case, decoded once)."""
+    from pipeline.layout import layout_for
+
+    template = {field_id: (ref.sheet, ref.a1) for field_id, ref in layout_for(spec).cells.items()}
+    moved = dict(template, tong_so_may_tinh=(template["tong_so_may_tinh"][0], "H40"))
+    ledger = Ledger(tmp_path / "l.sqlite")
+    codes = [a.code for a in registry.agencies[:4]]
+    for i, (code, cells) in enumerate(zip(codes, [moved, template, moved, moved], strict=True)):
+        record(ledger, spec, code, *make_return(spec, registry.by_code[code], i), cells=cells)
+    s = summary_from(ledger, spec, registry)
+    rows = s.moved_cells.sort_values("code").to_dict("records")
+    sheet, cell = template["tong_so_may_tinh"]
+    assert rows == [{"code": code, "field": "tong_so_may_tinh", "sheet": sheet, "cell": "H40",
+                     "template_cell": f"{sheet}!{cell}"} for code in sorted([codes[0], codes[2], codes[3]])]
