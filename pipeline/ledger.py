@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.issues import Issue, Severity, display_value
 
@@ -111,6 +111,21 @@ def _now() -> str:
 
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, default=_default, separators=(",", ":"))
+
+
+class Documents(NamedTuple):
+    """A return's documents as the ledger stores them (JSON): most of the cost of recording it."""
+
+    values: str
+    raw: str
+    cells: str
+    project_columns: str
+    projects: list[str]  # each project row's values
+
+
+def documents_of(submission: Any) -> Documents:
+    return Documents(_json(submission.values), _json(submission.raw), _json(submission.cells),
+                     _json(submission.project_columns), [_json(p.values) for p in submission.projects])
 
 
 def _default(value: Any) -> Any:
@@ -237,11 +252,13 @@ class Ledger:
 
     # --- recording a return ------------------------------------------------------------------------------
     def record(self, *, submission: Any, issues: list[Issue], status: str, received_at: str,
-               archive_path: str | None, run_id: int | None) -> Recorded:
-        """Record one checked return in one transaction, applying the supersede rule."""
+               archive_path: str | None, run_id: int | None, documents: Documents | None = None) -> Recorded:
+        """Record one checked return in one transaction, applying the supersede rule. `documents` are its
+        encoded documents if they were made beforehand (`documents_of`, while the return was validated)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         counts = {level: sum(1 for i in issues if i.severity is level) for level in Severity}
+        values_json, raw_json, cells_json, columns_json, projects_json = documents or documents_of(submission)
         with self.transaction() as db:
             submission_id = int(db.execute(
                 "INSERT INTO submissions (sha256, file_name, archive_path, received_at, recorded_at, run_id, "
@@ -251,14 +268,14 @@ class Ledger:
                 (submission.sha256, submission.file, archive_path, received_at, _now(), run_id,
                  submission.format, submission.form_id, submission.version, submission.round,
                  submission.agency_code, status, counts[Severity.ERROR], counts[Severity.WARNING],
-                 counts[Severity.INFO], _json(submission.values), _json(submission.raw),
-                 _json(submission.cells), submission.project_sheet, _json(submission.project_columns)),
+                 counts[Severity.INFO], values_json, raw_json, cells_json, submission.project_sheet, columns_json),
             ).lastrowid)
             db.execute("INSERT OR IGNORE INTO receipts VALUES (?, ?, ?, ?, 'new')",
                        (submission.sha256, submission.file, _now(), run_id))
             db.executemany("INSERT INTO projects VALUES (?, ?, ?, ?)",
-                           [(submission_id, p.row, seq, _json(p.values))
-                            for seq, p in enumerate(submission.projects, start=1)])
+                           [(submission_id, p.row, seq, values)
+                            for seq, (p, values) in enumerate(zip(submission.projects, projects_json, strict=True),
+                                                              start=1)])
             db.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?)",
                            [(submission_id, seq, i.code, str(i.severity), i.sheet, i.cell, i.field, i.row,
                              None if i.value is None else str(display_value(i.value)), _json(i.context))

@@ -226,9 +226,12 @@ def _ingest(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, re
                 _apply_chunk(*previous, ledger, spec, report, run_id, progress, state)
             previous = (incoming, new, reading)
         if previous is not None:
+            # Nothing is being read any more, so a core is free: from here on, a batch is validated beside
+            # (not in a large round: the fork would hold a second copy of this process's memory as it works).
+            state.beside = len(inbox) < LARGE_ROUND
             _apply_chunk(*previous, ledger, spec, report, run_id, progress, state)
     if state.batch:
-        state.changed |= _record_batch(ledger, state.batch, spec, report, run_id)
+        state.changed |= _record_batch(ledger, state.batch, spec, report, run_id, state.beside)
     return state.changed
 
 
@@ -238,6 +241,7 @@ class _Batch:
 
     batch: list[tuple[Submission, str]] = field(default_factory=list)
     changed: bool = False
+    beside: bool = False  # whether a batch may be validated by a forked process (see _record_batch)
 
 
 def _apply_chunk(incoming: list[_Incoming], new: list[_Incoming], reading: _Reading, ledger: Ledger,
@@ -272,7 +276,7 @@ def _apply_chunk(incoming: list[_Incoming], new: list[_Incoming], reading: _Read
             continue
         state.batch.append((submission, item.received_at))
         if len(state.batch) >= BATCH_SIZE:
-            state.changed |= _record_batch(ledger, state.batch, spec, report, run_id)
+            state.changed |= _record_batch(ledger, state.batch, spec, report, run_id, state.beside)
             state.batch = []
 
 
@@ -521,16 +525,26 @@ def _skipped(submission: Submission) -> bool:
 
 
 def _record_batch(ledger: Ledger, batch: list[tuple[Submission, str]], spec: FormSpec, report: RunReport,
-                  run_id: int) -> bool:
-    from pipeline.validate import validate_batch
+                  run_id: int, beside: bool = False) -> bool:
+    """Validate the batch, then record each return in its own transaction. With `beside` (a core is free) and
+    from POOL_MIN_FILES returns on, a forked process validates the batch while this one encodes the returns'
+    documents for the ledger (each about half the work)."""
+    from pipeline.ledger import documents_of
+    from pipeline.validate import Verdict, validate_batch
 
-    with report.timed("validate"):
-        verdicts = validate_batch([s for s, _ in batch], spec)
-    for verdict, (submission, received_at) in zip(verdicts, batch, strict=True):
+    submissions = [s for s, _ in batch]
+    with report.timed("validate"):  # or validate beside, encode here
+        checking = _beside(_validate, submissions, spec) if beside and len(batch) >= POOL_MIN_FILES else None
+        documents = [documents_of(s) for s in submissions] if checking is not None else [None] * len(batch)
+        checked = _outcome(checking)
+        verdicts = validate_batch(submissions, spec) if checked is None else [
+            Verdict(s, issues, status) for s, (issues, status) in zip(submissions, checked, strict=True)]
+    for verdict, (submission, received_at), encoded in zip(verdicts, batch, documents, strict=True):
         status = ledger_status(verdict.status, submission, verdict.issues)
         with report.timed("ledger"):
             recorded = ledger.record(submission=submission, issues=verdict.issues, status=status,
-                                     received_at=received_at, archive_path=submission.path, run_id=run_id)
+                                     received_at=received_at, archive_path=submission.path, run_id=run_id,
+                                     documents=encoded)
         report.counts[status] += 1
         if recorded.superseded_id is not None:
             report.counts["superseded"] += 1
@@ -539,6 +553,13 @@ def _record_batch(ledger: Ledger, batch: list[tuple[Submission, str]], spec: For
         if submission.path and any(i.severity is not Severity.INFO for i in verdict.issues):
             report.to_feedback.append((submission, verdict.issues))
     return True
+
+
+def _validate(submissions: list[Submission], spec: FormSpec) -> list[tuple[list[Issue], str]]:
+    """validate_batch in a forked process: each verdict's issues and status (the returns stay there)."""
+    from pipeline.validate import validate_batch
+
+    return [(v.issues, v.status) for v in validate_batch(submissions, spec)]
 
 
 def ledger_status(verdict_status: str, submission: Submission, issues: list[Issue]) -> str:
@@ -572,54 +593,55 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
                                 ledger.projects(counted), ledger.issues(counted), generated_at=generated)
         if large:
             _return_free_memory()  # the ledger rows, decoded and dropped while building
-        exports = None if large else _exports_beside(summary, spec, paths.out)
+        # The CSV exports, written beside the summary workbook (both only read the Summary). Not for a large
+        # round: the fork would hold a second copy of this process's memory as it touches it, at the peak.
+        exports = None if large else _beside(write_exports, summary, spec, paths.out)
         try:
             outputs = {"summary": str(write_summary(summary, spec, target))}
         except BaseException:
             with contextlib.suppress(Exception):  # the summary's error is the one to report
-                _exports_written(exports)  # nothing of a failed run goes on writing after it
+                _outcome(exports)  # nothing of a failed run goes on writing after it
             raise
     with report.timed("exports"):  # or, when written beside the summary, the wait for them
-        for path in _exports_written(exports) or write_exports(summary, spec, paths.out):
+        for path in _outcome(exports) or write_exports(summary, spec, paths.out):
             outputs[path.stem] = str(path)
     with report.timed("feedback"):
         outputs.update(_write_feedback(paths, spec, registry, report))
     return outputs
 
 
-_exports_context: tuple[Any, FormSpec, Path] | None = None  # summary, spec, out: inherited by the forked writer
+_beside_task: tuple[Callable[..., Any], tuple[Any, ...]] | None = None  # inherited by the fork, not sent to it
 
 
-def _exports_beside(summary: Any, spec: FormSpec, out: Path) -> Any:
-    """The CSV exports written by a forked process while this one writes the summary workbook (they only read
-    the Summary both hold): a future of their paths, or None without fork. Not for a large round: the fork
-    would hold a second copy of this process's memory as it touches it, at the run's peak."""
-    global _exports_context
-    _exports_context = (summary, spec, out)
+def _beside(task: Callable[..., Any], *args: Any) -> Any:
+    """Start `task(*args)` in a forked process while this one goes on: a future of its result, or None without
+    fork (then do it here). The arguments are inherited by the fork, not sent to it (a batch of returns, a
+    Summary: pickling them would cost more than the task); only the result comes back."""
+    global _beside_task
+    _beside_task = (task, args)
     pool = _fork_pool(1)
     if pool is None:
         return None
-    future = pool.submit(_exports_in_worker)
+    future = pool.submit(_run_beside)
     pool.shutdown(wait=False)  # the process ends once its one task is done
     return future
 
 
-def _exports_in_worker() -> list[Path]:
-    from pipeline.exports import write_exports
+def _run_beside() -> Any:
+    assert _beside_task is not None
+    task, args = _beside_task
+    return task(*args)
 
-    assert _exports_context is not None
-    return write_exports(*_exports_context)
 
-
-def _exports_written(exports: Any) -> list[Path] | None:
-    """The exports' paths once the forked writer is done; None (write them here) without it, or if it was
-    killed. An error while writing is raised here, as it would be here."""
-    if exports is None:
+def _outcome(future: Any) -> Any:
+    """What a task started by _beside returned, once it is done; None (do it here) without a future, or if its
+    process was killed. An error inside the task is raised here, as it would be here."""
+    if future is None:
         return None
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        return exports.result()
+        return future.result()
     except BrokenProcessPool:
         return None
 

@@ -176,7 +176,7 @@ def test_feedback_made_by_the_pool_is_the_feedback_made_here(tmp_path, mixed_inb
     assert len(here) >= 2 and pooled == here
 
 
-def _killed() -> None:
+def _killed(*args: object) -> None:
     os._exit(1)  # as if the process were killed
 
 
@@ -191,9 +191,9 @@ def test_exports_written_beside_the_summary_are_the_exports_written_here(writer,
     written here, and written here all the same if that process is killed."""
     consolidate(Paths(mixed_inbox, tmp_path / "beside", tmp_path / "beside" / "ledger.sqlite"), spec, registry)
     if writer == "here":
-        monkeypatch.setattr(run, "_exports_beside", lambda *a: None)
+        monkeypatch.setattr(run, "_beside", lambda *a: None)
     else:
-        monkeypatch.setattr(run, "_exports_in_worker", _killed)
+        monkeypatch.setattr(run, "_run_beside", _killed)
     consolidate(Paths(mixed_inbox, tmp_path / writer, tmp_path / writer / "ledger.sqlite"), spec, registry)
     beside = _exports(tmp_path / "beside")
     assert set(beside) == {"indicators.csv", "projects.csv", "issues.csv", "submissions.csv"}
@@ -201,3 +201,23 @@ def test_exports_written_beside_the_summary_are_the_exports_written_here(writer,
     times = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
     assert {k: times.sub(b"", v) for k, v in _exports(tmp_path / writer).items()} == \
         {k: times.sub(b"", v) for k, v in beside.items()}
+
+
+@pytest.mark.parametrize("validator", ["here", "killed"])
+def test_validation_beside_gives_the_ledger_of_validation_here(validator, tmp_path, mixed_inbox, spec, registry,
+                                                                monkeypatch):
+    """Once nothing is being read, a batch is validated by a forked process while this one encodes the
+    returns for the ledger: the same reports and ledger as validating here, also if that process is killed."""
+    monkeypatch.setattr(run, "POOL_MIN_FILES", 3)
+    tasks: list[str] = []
+    real = run._beside
+    monkeypatch.setattr(run, "_beside", lambda task, *a: tasks.append(task.__name__) or real(task, *a))
+    beside = _run(mixed_inbox, tmp_path / "beside", spec, registry)
+    assert tasks.count("_validate") == 1  # the last batch, after the last chunk was read
+    if validator == "here":
+        monkeypatch.setattr(run, "_beside", lambda task, *a: None)
+    else:
+        monkeypatch.setattr(run, "_validate", _killed)
+    other = _run(mixed_inbox, tmp_path / validator, spec, registry)
+    _first_difference(other[0], beside[0])
+    assert other == beside
