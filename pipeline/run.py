@@ -31,6 +31,7 @@ from pipeline.atomic import commit_pending, remove_stale_temps, write_pending
 from pipeline.issues import Issue, Severity, issue
 from pipeline.ledger import Ledger, LedgerError
 from pipeline.lock import Holder, RunLock
+from pipeline.parallel import beside, fork_pool, outcome
 from pipeline.registry import Registry
 from pipeline.spec import FormSpec
 from pipeline.submission import Submission
@@ -228,10 +229,10 @@ def _ingest(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, re
         if previous is not None:
             # Nothing is being read any more, so a core is free: from here on, a batch is validated beside
             # (not in a large round: the fork would hold a second copy of this process's memory as it works).
-            state.beside = len(inbox) < LARGE_ROUND
+            state.free_core = len(inbox) < LARGE_ROUND
             _apply_chunk(*previous, ledger, spec, report, run_id, progress, state)
     if state.batch:
-        state.changed |= _record_batch(ledger, state.batch, spec, report, run_id, state.beside)
+        state.changed |= _record_batch(ledger, state.batch, spec, report, run_id, state.free_core)
     return state.changed
 
 
@@ -241,7 +242,7 @@ class _Batch:
 
     batch: list[tuple[Submission, str]] = field(default_factory=list)
     changed: bool = False
-    beside: bool = False  # whether a batch may be validated by a forked process (see _record_batch)
+    free_core: bool = False  # whether a batch may be validated by a forked process (see _record_batch)
 
 
 def _apply_chunk(incoming: list[_Incoming], new: list[_Incoming], reading: _Reading, ledger: Ledger,
@@ -276,7 +277,7 @@ def _apply_chunk(incoming: list[_Incoming], new: list[_Incoming], reading: _Read
             continue
         state.batch.append((submission, item.received_at))
         if len(state.batch) >= BATCH_SIZE:
-            state.changed |= _record_batch(ledger, state.batch, spec, report, run_id, state.beside)
+            state.changed |= _record_batch(ledger, state.batch, spec, report, run_id, state.free_core)
             state.batch = []
 
 
@@ -323,7 +324,6 @@ POOL_MIN_FILES = 50  # new files in a chunk from which reading goes to the pool:
 POOL_WORKERS = 2
 _POOL_CHUNK = 10  # files per task sent to a worker
 _worker_context: tuple[FormSpec, Registry] | None = None  # spec and registry: inherited by the workers
-_run_pid = 0  # the process that forked the workers
 
 
 @dataclass(frozen=True)
@@ -434,30 +434,7 @@ def _start_pool(spec: FormSpec, registry: Registry) -> Any:
 
     global _worker_context
     _worker_context = (spec, registry)
-    return _fork_pool(POOL_WORKERS)
-
-
-def _fork_pool(workers: int) -> Any:
-    """A fork-started pool (the workers inherit this process's modules and globals), or None without fork."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    global _run_pid
-    if "fork" not in multiprocessing.get_all_start_methods() or (os.cpu_count() or 1) < 2:
-        return None
-    _run_pid = os.getpid()
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start)
-
-
-def _worker_start() -> None:
-    """A worker dies with the run: a run killed mid-way must not leave workers waiting for work."""
-    with contextlib.suppress(Exception):
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
-    if os.getppid() != _run_pid:
-        os._exit(1)  # the run died before the line above took effect
+    return fork_pool(POOL_WORKERS)
 
 
 def _read_in_worker(work: list[_Work]) -> list[Submission]:
@@ -525,8 +502,8 @@ def _skipped(submission: Submission) -> bool:
 
 
 def _record_batch(ledger: Ledger, batch: list[tuple[Submission, str]], spec: FormSpec, report: RunReport,
-                  run_id: int, beside: bool = False) -> bool:
-    """Validate the batch, then record each return in its own transaction. With `beside` (a core is free) and
+                  run_id: int, free_core: bool = False) -> bool:
+    """Validate the batch, then record each return in its own transaction. With `free_core` (nothing else runs) and
     from POOL_MIN_FILES returns on, a forked process validates the batch while this one encodes the returns'
     documents for the ledger (each about half the work)."""
     from pipeline.ledger import documents_of
@@ -534,9 +511,9 @@ def _record_batch(ledger: Ledger, batch: list[tuple[Submission, str]], spec: For
 
     submissions = [s for s, _ in batch]
     with report.timed("validate"):  # or validate beside, encode here
-        checking = _beside(_validate, submissions, spec) if beside and len(batch) >= POOL_MIN_FILES else None
+        checking = beside(_validate, submissions, spec) if free_core and len(batch) >= POOL_MIN_FILES else None
         documents = [documents_of(s) for s in submissions] if checking is not None else [None] * len(batch)
-        checked = _outcome(checking)
+        checked = outcome(checking)
         verdicts = validate_batch(submissions, spec) if checked is None else [
             Verdict(s, issues, status) for s, (issues, status) in zip(submissions, checked, strict=True)]
     for verdict, (submission, received_at), encoded in zip(verdicts, batch, documents, strict=True):
@@ -595,55 +572,19 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
             _return_free_memory()  # the ledger rows, decoded and dropped while building
         # The CSV exports, written beside the summary workbook (both only read the Summary). Not for a large
         # round: the fork would hold a second copy of this process's memory as it touches it, at the peak.
-        exports = None if large else _beside(write_exports, summary, spec, paths.out)
+        exports = None if large else beside(write_exports, summary, spec, paths.out)
         try:
             outputs = {"summary": str(write_summary(summary, spec, target))}
         except BaseException:
             with contextlib.suppress(Exception):  # the summary's error is the one to report
-                _outcome(exports)  # nothing of a failed run goes on writing after it
+                outcome(exports)  # nothing of a failed run goes on writing after it
             raise
     with report.timed("exports"):  # or, when written beside the summary, the wait for them
-        for path in _outcome(exports) or write_exports(summary, spec, paths.out):
+        for path in outcome(exports) or write_exports(summary, spec, paths.out):
             outputs[path.stem] = str(path)
     with report.timed("feedback"):
         outputs.update(_write_feedback(paths, spec, registry, report))
     return outputs
-
-
-_beside_task: tuple[Callable[..., Any], tuple[Any, ...]] | None = None  # inherited by the fork, not sent to it
-
-
-def _beside(task: Callable[..., Any], *args: Any) -> Any:
-    """Start `task(*args)` in a forked process while this one goes on: a future of its result, or None without
-    fork (then do it here). The arguments are inherited by the fork, not sent to it (a batch of returns, a
-    Summary: pickling them would cost more than the task); only the result comes back."""
-    global _beside_task
-    _beside_task = (task, args)
-    pool = _fork_pool(1)
-    if pool is None:
-        return None
-    future = pool.submit(_run_beside)
-    pool.shutdown(wait=False)  # the process ends once its one task is done
-    return future
-
-
-def _run_beside() -> Any:
-    assert _beside_task is not None
-    task, args = _beside_task
-    return task(*args)
-
-
-def _outcome(future: Any) -> Any:
-    """What a task started by _beside returned, once it is done; None (do it here) without a future, or if its
-    process was killed. An error inside the task is raised here, as it would be here."""
-    if future is None:
-        return None
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        return future.result()
-    except BrokenProcessPool:
-        return None
 
 
 def _return_free_memory() -> None:

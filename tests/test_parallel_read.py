@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import run
+from pipeline import parallel, run
 from pipeline.run import Paths, consolidate
 from pipeline.sample import make_sample, write_samples
 from pipeline.template import build_workbook
@@ -191,9 +191,9 @@ def test_exports_written_beside_the_summary_are_the_exports_written_here(writer,
     written here, and written here all the same if that process is killed."""
     consolidate(Paths(mixed_inbox, tmp_path / "beside", tmp_path / "beside" / "ledger.sqlite"), spec, registry)
     if writer == "here":
-        monkeypatch.setattr(run, "_beside", lambda *a: None)
+        monkeypatch.setattr(run, "beside", lambda *a: None)
     else:
-        monkeypatch.setattr(run, "_run_beside", _killed)
+        monkeypatch.setattr(parallel, "_run_beside", _killed)
     consolidate(Paths(mixed_inbox, tmp_path / writer, tmp_path / writer / "ledger.sqlite"), spec, registry)
     beside = _exports(tmp_path / "beside")
     assert set(beside) == {"indicators.csv", "projects.csv", "issues.csv", "submissions.csv"}
@@ -210,12 +210,12 @@ def test_validation_beside_gives_the_ledger_of_validation_here(validator, tmp_pa
     returns for the ledger: the same reports and ledger as validating here, also if that process is killed."""
     monkeypatch.setattr(run, "POOL_MIN_FILES", 3)
     tasks: list[str] = []
-    real = run._beside
-    monkeypatch.setattr(run, "_beside", lambda task, *a: tasks.append(task.__name__) or real(task, *a))
+    real = run.beside
+    monkeypatch.setattr(run, "beside", lambda task, *a: tasks.append(task.__name__) or real(task, *a))
     beside = _run(mixed_inbox, tmp_path / "beside", spec, registry)
     assert tasks.count("_validate") == 1  # the last batch, after the last chunk was read
     if validator == "here":
-        monkeypatch.setattr(run, "_beside", lambda task, *a: None)
+        monkeypatch.setattr(run, "beside", lambda task, *a: None)
     else:
         monkeypatch.setattr(run, "_validate", _killed)
     other = _run(mixed_inbox, tmp_path / validator, spec, registry)
