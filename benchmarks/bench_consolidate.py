@@ -41,7 +41,7 @@ from common import ROOT, peak_rss_mb, reference_seconds, sample_inbox
 STAGES = ("take_in", "read", "imports", "validate", "ledger", "summary", "exports", "feedback")
 STAGE_LABELS = {"take_in": "list, load, hash", "read": "archive + read (wait for workers)",
                 "imports": "import pandera (while workers read)",
-                "exports": "beside the summary (the wait)"}
+                "exports": "(the wait, when written beside)"}
 NAIVE_SUBSET = 1000  # files the naive pipeline is timed on when N ≥ 2000
 
 
