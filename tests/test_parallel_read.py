@@ -4,7 +4,9 @@ The same mixed inbox (clean returns, returns with mistakes, a resubmission, dupl
 a skipped file, a corrupt file, a file no agency owns) is consolidated twice, once in this process and
 once through the pool, with small chunks and batches so that chunk edges, batch flushes and in-run
 duplicates across chunks are all exercised. The reports and the ledgers must be identical but for
-timestamps and the output folder.
+timestamps and the output folder. The same holds for the other work done by forked processes: feedback
+workbooks, the CSV exports written beside the summary, a batch validated beside its encoding for the ledger
+(pipeline.parallel), including when such a process is killed.
 """
 
 from __future__ import annotations
