@@ -883,10 +883,10 @@ def xls_workbook_stream(data: bytes) -> bytes:
         return b""
 
 
-def xls_hidden_rows(data: bytes, sheet: str) -> set[int]:
-    """The Excel row numbers a sheet of an .xls hides: its ROW records with fDyZero set. The globals'
-    BOUNDSHEET records (BIFF8 names: ShortXLUnicodeString, 8-bit or UTF-16) say where each sheet's start."""
-    stream = xls_workbook_stream(data)
+def xls_hidden_rows(stream: bytes, sheet: str) -> set[int]:
+    """The Excel row numbers a sheet of an .xls hides, given its Workbook stream (xls_workbook_stream): its
+    ROW records with fDyZero set. The globals' BOUNDSHEET records (BIFF8 names: ShortXLUnicodeString, 8-bit or
+    UTF-16) say where each sheet's start."""
     start = next((at for at, name in _biff_sheets(stream) if name == sheet), None)
     hidden: set[int] = set()
     if start is None or stream[start : start + 2] != _BIFF8_BOF:

@@ -800,7 +800,7 @@ class _Reader:
             ranges = _ods_hidden_rows(self.ods_content, sheet)
             return {row for row in rows if any(first <= row <= last for first, last in ranges)}
         if self.sub.format == "xls":
-            return preflight.xls_hidden_rows(self.data, sheet) & rows
+            return preflight.xls_hidden_rows(self.xls_stream, sheet) & rows
         return set()
 
     def merged_ranges(self, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -809,6 +809,11 @@ class _Reader:
         if self.sub.format == "ods":
             return _ods_merged_ranges(self.ods_content, sheet)
         return self.sheets[sheet].merged_cell_ranges or []
+
+    @cached_property
+    def xls_stream(self) -> bytes:
+        """An .xls return's BIFF Workbook stream, read once for all its sheets."""
+        return preflight.xls_workbook_stream(self.data)
 
     @cached_property
     def ods_content(self) -> str:
