@@ -167,7 +167,11 @@ def _run(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, repor
         changed = _ingest(ledger, paths, spec, registry, report, run_id, progress)
         if not report.dry_run:
             _add_pending_receipts(ledger, report, run_id)
-            report.outputs = _write_outputs(ledger, paths, spec, registry, report, changed, run_id)
+            # The feedback workbooks are made by forked workers while this process writes the summary.
+            with _Feedback(report.to_feedback, spec, registry, paths.out / "feedback") as feedback:
+                report.outputs = _write_outputs(ledger, paths, spec, registry, report, changed, run_id)
+                with report.timed("feedback"):  # or the wait for the workers
+                    report.outputs.update(feedback.written())
     except Exception as err:
         if not report.dry_run:
             remove_stale_temps(paths.archive)  # a failed chunk's copies: the readers are stopped by now
@@ -221,8 +225,10 @@ def _ingest(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, re
                         # archived and read by the workers while this process takes in the next files
                         reading.add(_Work(item.path, item.data, item.archived))
             if readers.pool is not None:
-                with report.timed("imports"):
-                    import pipeline.validate  # noqa: F401 - pandera's import (0.7 s) while the workers read
+                with report.timed("imports"):  # pandera's import and first-use cost (0.7 s), while the workers read
+                    from pipeline.validate import warm_up
+
+                    warm_up()
             if previous is not None:
                 _apply_chunk(*previous, ledger, spec, report, run_id, progress, state)
             previous = (incoming, new, reading)
@@ -582,8 +588,6 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
     with report.timed("exports"):  # or, when written beside the summary, the wait for them
         for path in outcome(exports) or write_exports(summary, spec, paths.out):
             outputs[path.stem] = str(path)
-    with report.timed("feedback"):
-        outputs.update(_write_feedback(paths, spec, registry, report))
     return outputs
 
 
@@ -610,40 +614,67 @@ def _summary_current(ledger: Ledger, run_id: int, target: Path) -> bool:
     return json.loads(previous["outputs_json"] or "{}").get("summary") == str(target)
 
 
-def _write_feedback(paths: Paths, spec: FormSpec, registry: Registry, report: RunReport) -> dict[str, str]:
-    """A feedback workbook for each new return with problems, named after the agency."""
-    written = {}
-    for (submission, _), path in zip(report.to_feedback, _feedback_paths(report.to_feedback, spec, registry,
-                                                                          paths.out / "feedback"), strict=True):
-        if path is not None:
-            written[f"feedback:{submission.file}"] = str(path)
-    return written
+FEEDBACK_POOL_MIN = 1  # problem returns from which their feedback is made by forked workers (test hook)
 
 
-FEEDBACK_POOL_MIN = 8  # problem returns from which their feedback is made by POOL_WORKERS processes
+class _Feedback:
+    """A feedback workbook for each new return with problems, named after the agency. openpyxl takes ~0.2 s a
+    workbook (a round of 41 returns with 4 wrong spends more time here than anywhere else), so they are made
+    by POOL_WORKERS forked processes, started before the summary is written, while this process writes it;
+    where there is no fork, or should the pool break, here. If the run fails meanwhile, the returns not yet
+    begun are left: nothing of a failed run goes on writing after it."""
 
+    def __init__(self, work: list[tuple[Submission, list[Issue]]], spec: FormSpec, registry: Registry,
+                 folder: Path) -> None:
+        self.work, self.spec, self.registry, self.folder = work, spec, registry, folder
+        self.pool: Any = None
+        self.tasks: list[Any] = []
+        if not work:
+            return  # and openpyxl (0.2 s to import) is not needed
+        import pipeline.feedback  # noqa: F401 - imported before forking: the workers inherit it
 
-def _feedback_paths(work: list[tuple[Submission, list[Issue]]], spec: FormSpec, registry: Registry,
-                    folder: Path) -> list[Path | None]:
-    """Each return's feedback workbook, in order. openpyxl takes ~0.2 s a workbook (a round of 1,000 returns
-    with 10% of them wrong spends more time here than everywhere else), so from FEEDBACK_POOL_MIN returns on
-    they are made in forked worker processes; should the pool break, here."""
-    if not work:
-        return []  # and openpyxl (0.2 s to import) is not needed
-    from pipeline.feedback import feedback_for_file  # imported before forking: the workers inherit it
+        if len(work) >= FEEDBACK_POOL_MIN:
+            self.pool = _start_pool(spec, registry)
+        if self.pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
 
-    pool = _start_pool(spec, registry) if len(work) >= FEEDBACK_POOL_MIN else None
-    if pool is not None:
-        from concurrent.futures.process import BrokenProcessPool
+            try:
+                self.tasks = [self.pool.submit(_feedback_in_worker, (s, i, folder)) for s, i in work]
+            except BrokenProcessPool:
+                self.close()
 
-        try:
-            tasks = [pool.submit(_feedback_in_worker, (s, i, folder)) for s, i in work]
-            return [task.result() for task in tasks]
-        except BrokenProcessPool:
-            pass
-        finally:
-            pool.shutdown(cancel_futures=True)
-    return [feedback_for_file(Path(s.path or ""), s, i, spec, folder, registry=registry) for s, i in work]
+    def __enter__(self) -> _Feedback:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def written(self) -> dict[str, str]:
+        """Output key → path of each workbook written, once all are."""
+        return {f"feedback:{submission.file}": str(path)
+                for (submission, _), path in zip(self.work, self._paths(), strict=True) if path is not None}
+
+    def _paths(self) -> list[Path | None]:
+        if not self.work:
+            return []
+        if self.pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                return [task.result() for task in self.tasks]
+            except BrokenProcessPool:
+                pass
+            finally:
+                self.close()
+        from pipeline.feedback import feedback_for_file
+
+        return [feedback_for_file(Path(s.path or ""), s, i, self.spec, self.folder, registry=self.registry)
+                for s, i in self.work]
 
 
 def _feedback_in_worker(item: tuple[Submission, list[Issue], Path]) -> Path | None:

@@ -152,9 +152,12 @@ def _first_difference(a, b, where="") -> None:
         assert a == b, (where, a, b)
 
 
-def test_feedback_made_by_the_pool_is_the_feedback_made_here(tmp_path, mixed_inbox, spec, registry, monkeypatch):
-    """From FEEDBACK_POOL_MIN problem returns on, their feedback workbooks are made by forked workers: the
-    same files, sheets and cells as made one by one in this process."""
+@pytest.mark.parametrize("worker", ["alive", "killed"])
+def test_feedback_made_by_the_pool_is_the_feedback_made_here(worker, tmp_path, mixed_inbox, spec, registry,
+                                                             monkeypatch):
+    """From FEEDBACK_POOL_MIN problem returns on, their feedback workbooks are made by forked workers while
+    this process writes the summary: the same files, sheets and cells as made one by one in this process, and
+    made here all the same if a worker is killed."""
     import openpyxl
 
     def feedback(out: Path) -> dict[str, list]:
@@ -173,7 +176,9 @@ def test_feedback_made_by_the_pool_is_the_feedback_made_here(tmp_path, mixed_inb
     monkeypatch.setattr(run, "_start_pool", lambda *a: started.append(real_start(*a)) or started[-1])
     monkeypatch.setattr(run, "FEEDBACK_POOL_MIN", 2)
     monkeypatch.setattr(run, "POOL_MIN_FILES", 10**9)  # only the feedback goes to the pool
-    pooled = feedback(tmp_path / "pooled")
+    if worker == "killed":
+        monkeypatch.setattr(run, "_feedback_in_worker", _killed)
+    pooled = feedback(tmp_path / worker)
     assert len(started) == 1 and started[0] is not None
     assert len(here) >= 2 and pooled == here
 
