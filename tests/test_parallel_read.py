@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import parallel, run
+from pipeline import parallel, run, summary_writer
 from pipeline.run import Paths, consolidate
 from pipeline.sample import make_sample, write_samples
 from pipeline.template import build_workbook
@@ -172,14 +172,18 @@ def test_feedback_made_by_the_pool_is_the_feedback_made_here(worker, tmp_path, m
     monkeypatch.setattr(run, "FEEDBACK_POOL_MIN", 10**9)
     here = feedback(tmp_path / "here")
     started: list[object] = []
-    real_start = run._start_pool
-    monkeypatch.setattr(run, "_start_pool", lambda *a: started.append(real_start(*a)) or started[-1])
+    events: list[str] = []
+    real_start, real_summary = run._start_pool, summary_writer.write_summary
+    monkeypatch.setattr(run, "_start_pool", lambda *a: events.append("pool") or started.append(real_start(*a))
+                        or started[-1])
+    monkeypatch.setattr(summary_writer, "write_summary", lambda *a: events.append("summary") or real_summary(*a))
     monkeypatch.setattr(run, "FEEDBACK_POOL_MIN", 2)
     monkeypatch.setattr(run, "POOL_MIN_FILES", 10**9)  # only the feedback goes to the pool
     if worker == "killed":
         monkeypatch.setattr(run, "_feedback_in_worker", _killed)
     pooled = feedback(tmp_path / worker)
     assert len(started) == 1 and started[0] is not None
+    assert events == ["pool", "summary"]  # the workers are at work while the summary is written
     assert len(here) >= 2 and pooled == here
 
 
