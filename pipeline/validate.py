@@ -21,6 +21,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -91,9 +92,11 @@ def validate_batch(submissions: list[Submission], spec: FormSpec) -> list[Verdic
     return [_verdict(s, found.get(i, []), crashed.get(i)) for i, s in enumerate(submissions)]
 
 
+@cache
 def warm_up() -> None:
     """Have pandera load what it loads on its first validation (its pandas backends, checks and error
-    reports: ~0.2 s), so that a caller can pay for it while it waits for something else."""
+    reports: ~0.2 s), so that a caller can pay for it while it waits for something else. Once a process:
+    a run calls it for every chunk it reads, and after the first a call would still validate (~5 ms)."""
     with contextlib.suppress(pa.errors.SchemaErrors):
         pa.DataFrameSchema({"n": pa.Column(int, pa.Check.ge(0))}).validate(pd.DataFrame({"n": [-1]}), lazy=True)
 
