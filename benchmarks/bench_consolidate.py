@@ -14,8 +14,8 @@ one run:
 - naive: what a competent analyst writes by hand, in this process: per file
   `pandas.read_excel(sheet_name=None, engine="openpyxl")`; the values picked from the template's cells
   (yes/no and choice labels mapped to codes, the rest as read); a one-row frame of the same columns and
-  dtypes as ours (`pipeline.schemas.return_frame`) validated with our own schema,
-  `pipeline.schemas.return_schema(spec).validate(frame, lazy=True)`; then `pd.concat` of the rows and
+  dtypes as ours (`pipeline.validation.schemas.return_frame`) validated with our own schema,
+  `pipeline.validation.schemas.return_schema(spec).validate(frame, lazy=True)`; then `pd.concat` of the rows and
   `to_excel`. For N ≥ 2000 it is timed on the first 1,000 files and
   extrapolated linearly (the output says so);
 - floor: decompressing every file's ZIP members with zipfile, and nothing else.
@@ -89,10 +89,10 @@ def time_naive(paths: list[Path], out: Path) -> tuple[float, int]:
     import pandas as pd
     import pandera.pandas as pa
 
-    from pipeline.layout import layout_for
-    from pipeline.schemas import return_frame, return_schema
-    from pipeline.spec import load_spec
-    from pipeline.submission import Submission
+    from pipeline.form.layout import layout_for
+    from pipeline.form.spec import load_spec
+    from pipeline.intake.submission import Submission
+    from pipeline.validation.schemas import return_frame, return_schema
 
     spec = load_spec()
     cells = layout_for(spec).cells
@@ -165,7 +165,7 @@ def main() -> None:
         "naive": {"wall_s": naive, "measured_files": naive_n, "measured_s": naive_measured,
                   "extrapolated": naive_n < files, "files_per_s": files / naive,
                   "returns_with_failures": naive_failed,
-                  "schema": "pipeline.schemas.return_schema(spec), one-row frame per return"},
+                  "schema": "pipeline.validation.schemas.return_schema(spec), one-row frame per return"},
         "floor": {"wall_s": floor, "files_per_s": files / floor},
         "startup_s": startup,
         "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()[0],

@@ -1,8 +1,8 @@
-"""How long reading one return takes: `pipeline.read.read` against a plain `pandas.read_excel` loop.
+"""How long reading one return takes: `pipeline.intake.read.read` against a plain `pandas.read_excel` loop.
 
     .venv/bin/python benchmarks/bench_read.py [--n 1000] [--seed 2007] [--error-rate 0.1] [--repeat 3] [--json]
 
-Generates N sample returns (pipeline.sample, round-robin over the registry's agencies, a share with injected
+Generates N sample returns (pipeline.form.sample, round-robin over the registry's agencies, a share with injected
 mistakes) and caches them under benchmarks/.cache/ keyed by seed, N, error rate and a fingerprint of the
 form spec and the template code (benchmarks/common.py); then, in the same run,
 times `read()` over every file and `pandas.read_excel(path, sheet_name=None)` (openpyxl engine, the
@@ -28,10 +28,10 @@ from pathlib import Path
 
 from common import mixed_returns, reference_seconds
 
-from pipeline import preflight
-from pipeline.read import read
-from pipeline.registry import load_registry
-from pipeline.spec import load_spec
+from pipeline.form.registry import load_registry
+from pipeline.form.spec import load_spec
+from pipeline.intake import preflight
+from pipeline.intake.read import read
 
 
 def per_file_ms(paths: list[Path], work: Callable[[Path], object], repeat: int) -> list[float]:

@@ -1,4 +1,4 @@
-"""How long validating a batch of returns takes: `pipeline.validate.validate_batch` on N read returns.
+"""How long validating a batch of returns takes: `pipeline.validation.validate.validate_batch` on N read returns.
 
     .venv/bin/python benchmarks/bench_validate.py [--n 1000] [--seed 2007] [--error-rate 0.1] [--repeat 3] [--json]
 
@@ -20,10 +20,10 @@ from collections import Counter
 
 from common import mixed_returns
 
-from pipeline.read import read
-from pipeline.registry import load_registry
-from pipeline.spec import load_spec
-from pipeline.validate import validate_batch
+from pipeline.form.registry import load_registry
+from pipeline.form.spec import load_spec
+from pipeline.intake.read import read
+from pipeline.validation.validate import validate_batch
 
 
 def timed(work, repeat: int) -> list[float]:

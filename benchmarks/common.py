@@ -23,12 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pipeline.registry import COLUMNS, Registry, load_registry  # noqa: E402
-from pipeline.spec import FormSpec, load_spec  # noqa: E402
+from pipeline.form.registry import COLUMNS, Registry, load_registry  # noqa: E402
+from pipeline.form.spec import FormSpec, load_spec  # noqa: E402
 
 CACHE = Path(os.environ.get("ICTPLAN_BENCH_CACHE") or Path(__file__).resolve().parent / ".cache")
 DONE = "complete"  # written last: a cache interrupted half-way is rebuilt
-GENERATOR_SOURCES = ("template.py", "meta.py", "layout.py", "sample.py", "spec.py")  # what writes the bytes
+GENERATOR_SOURCES = ("form/template.py", "form/meta.py", "form/layout.py", "form/sample.py", "form/spec.py")  # what writes the bytes
 CHUNK = 250  # agencies per generation task
 
 
@@ -61,7 +61,7 @@ def write_registry(n: int, path: Path) -> Path:
 
 def _generate_chunk(registry_path: str, first: int, last: int, seed: int, out: str) -> int:
     """Write the returns of agencies [first, last) into `out` (run in a worker process)."""
-    from pipeline.sample import MANIFEST, write_samples
+    from pipeline.form.sample import MANIFEST, write_samples
 
     spec, full = load_spec(), load_registry(registry_path)
     chunk = Registry(full.agencies[first:last], registry_path)
@@ -76,7 +76,7 @@ def _generate_chunk(registry_path: str, first: int, last: int, seed: int, out: s
 def sample_inbox(n: int, seed: int = 2007, *, quiet: bool = False) -> tuple[Path, Path]:
     """(inbox folder holding N clean returns, the registry CSV of their N agencies), generated once.
 
-    `pipeline.sample.write_samples` derives each return from the seed and the agency code alone, so
+    `pipeline.form.sample.write_samples` derives each return from the seed and the agency code alone, so
     generating the agencies in chunks on 2 processes gives the same files as one call."""
     spec = load_spec()
     key = f"n{n}-seed{seed}"
@@ -123,8 +123,8 @@ def _mixed_chunk(folder: str, first: int, last: int, seed: int, error_rate: floa
     """Write returns [first, last) of `mixed_returns` (run in a worker process)."""
     import random
 
-    from pipeline.sample import make_sample
-    from pipeline.template import build_workbook, template_file_name
+    from pipeline.form.sample import make_sample
+    from pipeline.form.template import build_workbook, template_file_name
 
     spec, registry = load_spec(), load_registry()
     agencies = registry.agencies

@@ -1,6 +1,6 @@
 """ictplan: one form spec → templates; inbox → read → validate → ledger → consolidate → summary.
 
-The public API. Functions named like a submodule are imported from it (`pipeline.read.read`,
+The public API. Functions named like a submodule are imported from it (`pipeline.intake.read.read`,
 `pipeline.run.consolidate`): the package attribute of that name is the submodule. Heavy modules (pandas, pandera) load only when their function is first used, so the CLI
 starts fast.
 """
@@ -15,12 +15,12 @@ __all__ = [
 ]
 
 _HOMES = {
-    "load_spec": "pipeline.spec",
-    "load_registry": "pipeline.registry",
-    "build_workbook": "pipeline.template",
-    "write_templates": "pipeline.template",
-    "validate_batch": "pipeline.validate",
-    "check_files": "pipeline.check",
+    "load_spec": "pipeline.form.spec",
+    "load_registry": "pipeline.form.registry",
+    "build_workbook": "pipeline.form.template",
+    "write_templates": "pipeline.form.template",
+    "validate_batch": "pipeline.validation.validate",
+    "check_files": "pipeline.validation.check",
 }
 
 

@@ -34,7 +34,7 @@ class Settings:
     @property
     def spec(self) -> Any:
         if self._spec is None:
-            from pipeline.spec import SpecError, load_spec
+            from pipeline.form.spec import SpecError, load_spec
 
             try:
                 self._spec = load_spec(self.spec_path)
@@ -45,7 +45,7 @@ class Settings:
     @property
     def registry(self) -> Any:
         if self._registry is None:
-            from pipeline.registry import RegistryError, load_registry
+            from pipeline.form.registry import RegistryError, load_registry
 
             try:
                 self._registry = load_registry(self.registry_path)
@@ -105,7 +105,7 @@ def template(out_dir: str, lang: str, spec_path: str | None, registry_path: str 
 
     Example: ictplan template --out outputs/templates
     """
-    from pipeline.template import write_templates
+    from pipeline.form.template import write_templates
 
     s = Settings(lang, spec_path, registry_path)
     paths = write_templates(s.spec, s.registry, Path(out_dir))
@@ -125,7 +125,7 @@ def sample(out_dir: str, count: int | None, seed: int, error_rate: float, lang: 
 
     Example: ictplan sample --out inbox --count 41 --error-rate 0.2
     """
-    from pipeline.sample import write_samples
+    from pipeline.form.sample import write_samples
 
     s = Settings(lang, spec_path, registry_path)
     if count is not None and count > len(s.registry.agencies):
@@ -144,7 +144,7 @@ def rulebook(out_path: str | None, lang: str, spec_path: str | None, registry_pa
 
     Example: ictplan rulebook --out docs/rulebook.md
     """
-    from pipeline.rulebook import render_rulebook
+    from pipeline.form.rulebook import render_rulebook
 
     text = render_rulebook(Settings(lang, spec_path, registry_path).spec)
     if out_path:
@@ -192,7 +192,7 @@ def check(files: tuple[str, ...], as_json: bool, feedback_dir: str | None, lang:
 
     Example: ictplan check inbox/*.xlsx --feedback outputs/feedback
     """
-    from pipeline.check import check_files
+    from pipeline.validation.check import check_files
 
     s = Settings(lang, spec_path, registry_path)
     for name in files:
@@ -237,7 +237,7 @@ def _count(issues: list, severity: str) -> int:
 
 
 def _check_feedback(verdicts: list, s: Settings, folder: Path) -> dict[str, str]:
-    from pipeline.feedback import feedback_for_file
+    from pipeline.report.feedback import feedback_for_file
 
     written = {}
     for v in verdicts:
@@ -264,8 +264,8 @@ def consolidate(inbox_dir: str, out_dir: str, db_path: str | None, dry_run: bool
     Exit 0 when the run completed (even with rejected returns), 1 when it could not.
     Example: ictplan consolidate --inbox inbox --out outputs
     """
-    from pipeline.ledger import LedgerError
-    from pipeline.lock import LockHeld
+    from pipeline.record.ledger import LedgerError
+    from pipeline.record.lock import LockHeld
     from pipeline.run import Paths, RunFailed, list_inbox, summary_name
     from pipeline.run import consolidate as run_consolidation
 
@@ -341,8 +341,8 @@ def status(db_path: str, as_json: bool, lang: str, spec_path: str | None, regist
 
     Example: ictplan status --db outputs/ledger.sqlite
     """
-    from pipeline.ledger import Ledger, LedgerError
-    from pipeline.status import completeness
+    from pipeline.record.ledger import Ledger, LedgerError
+    from pipeline.report.status import completeness
 
     s = Settings(lang, spec_path, registry_path)
     try:

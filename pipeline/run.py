@@ -28,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import commit_pending, remove_stale_temps, write_pending
+from pipeline.form.registry import Registry
+from pipeline.form.spec import FormSpec
+from pipeline.intake.submission import Submission
 from pipeline.issues import Issue, Severity, issue
-from pipeline.ledger import Ledger, LedgerError
-from pipeline.lock import Holder, RunLock
 from pipeline.parallel import beside, fork_pool, outcome
-from pipeline.registry import Registry
-from pipeline.spec import FormSpec
-from pipeline.submission import Submission
+from pipeline.record.ledger import Ledger, LedgerError
+from pipeline.record.lock import Holder, RunLock
 
 BATCH_SIZE = 1000  # returns per validation call (its fixed cost is ~0.3 s) and files per reading chunk
 COUNT_KEYS = ("received", "accepted", "accepted_with_warnings", "rejected", "quarantined", "duplicate",
@@ -226,7 +226,7 @@ def _ingest(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, re
                         reading.add(_Work(item.path, item.data, item.archived))
             if readers.pool is not None:
                 with report.timed("imports"):  # pandera's import and first-use cost (0.7 s), while the workers read
-                    from pipeline.validate import warm_up
+                    from pipeline.validation.validate import warm_up
 
                     warm_up()
             if previous is not None:
@@ -344,7 +344,7 @@ class _Work:
 def _archive_and_read(work: _Work, spec: FormSpec, registry: Registry) -> Submission:
     """Write the archive copy (put in place with the rest of its chunk: commit_pending), then read the
     bytes. A failing copy (a full disk) raises: the run stops before recording anything of the chunk."""
-    from pipeline.check import read_one
+    from pipeline.validation.check import read_one
 
     if work.archive is not None and not os.path.exists(work.archive):
         write_pending(Path(work.archive), work.data)
@@ -436,7 +436,7 @@ class _Reading:
 
 def _start_pool(spec: FormSpec, registry: Registry) -> Any:
     """A pool of POOL_WORKERS forked processes that inherit spec, registry and loaded modules, or None."""
-    import pipeline.read  # noqa: F401 - imported once here, inherited by the workers
+    import pipeline.intake.read  # noqa: F401 - imported once here, inherited by the workers
 
     global _worker_context
     _worker_context = (spec, registry)
@@ -512,8 +512,8 @@ def _record_batch(ledger: Ledger, batch: list[tuple[Submission, str]], spec: For
     """Validate the batch, then record each return in its own transaction. With `free_core` (nothing else runs) and
     from POOL_MIN_FILES returns on, a forked process validates the batch while this one encodes the returns'
     documents for the ledger (each about half the work)."""
-    from pipeline.ledger import documents_of
-    from pipeline.validate import Verdict, validate_batch
+    from pipeline.record.ledger import documents_of
+    from pipeline.validation.validate import Verdict, validate_batch
 
     submissions = [s for s, _ in batch]
     with report.timed("validate"):  # or validate beside, encode here
@@ -540,7 +540,7 @@ def _record_batch(ledger: Ledger, batch: list[tuple[Submission, str]], spec: For
 
 def _validate(submissions: list[Submission], spec: FormSpec) -> list[tuple[list[Issue], str]]:
     """validate_batch in a forked process: each verdict's issues and status (the returns stay there)."""
-    from pipeline.validate import validate_batch
+    from pipeline.validation.validate import validate_batch
 
     return [(v.issues, v.status) for v in validate_batch(submissions, spec)]
 
@@ -560,9 +560,9 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
     if not changed and target.exists() and _summary_current(ledger, run_id, target):
         return {"summary": str(target)}  # nothing new: the summary on disk is already the ledger's
     # Imported only now: a re-run with nothing new should not pay for pandas (it is most of its time).
-    from pipeline.consolidate import LEDGER_COLUMNS, build_summary
-    from pipeline.exports import write_exports
-    from pipeline.summary_writer import write_summary
+    from pipeline.report.consolidate import LEDGER_COLUMNS, build_summary
+    from pipeline.report.exports import write_exports
+    from pipeline.report.summary import write_summary
 
     with report.timed("summary"):
         index = ledger.submissions(spec.round, ("id", "recorded_at", "counted"))
@@ -631,7 +631,7 @@ class _Feedback:
         self.tasks: list[Any] = []
         if not work:
             return  # and openpyxl (0.2 s to import) is not needed
-        import pipeline.feedback  # noqa: F401 - imported before forking: the workers inherit it
+        import pipeline.report.feedback  # noqa: F401 - imported before forking: the workers inherit it
 
         if len(work) >= FEEDBACK_POOL_MIN:
             self.pool = _start_pool(spec, registry)
@@ -671,14 +671,14 @@ class _Feedback:
                 pass
             finally:
                 self.close()
-        from pipeline.feedback import feedback_for_file
+        from pipeline.report.feedback import feedback_for_file
 
         return [feedback_for_file(Path(s.path or ""), s, i, self.spec, self.folder, registry=self.registry)
                 for s, i in self.work]
 
 
 def _feedback_in_worker(item: tuple[Submission, list[Issue], Path]) -> Path | None:
-    from pipeline.feedback import feedback_for_file
+    from pipeline.report.feedback import feedback_for_file
 
     assert _worker_context is not None
     spec, registry = _worker_context

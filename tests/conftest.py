@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.registry import load_registry
-from pipeline.spec import load_spec
+from pipeline.form.registry import load_registry
+from pipeline.form.spec import load_spec
 
 
 @pytest.fixture(scope="session")

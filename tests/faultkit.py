@@ -1,6 +1,6 @@
 """Helpers for the fault-injection and property tests: returns on disk, the summary's data, the ledger invariant.
 
-- `write_return` writes one agency return (pipeline.sample + template) with an explicit received time (mtime),
+- `write_return` writes one agency return (pipeline.form.sample + template) with an explicit received time (mtime),
   so received_at never depends on when a test ran.
 - `summary_data` is what "the same summary" means when two ledgers were filled at different wall-clock times:
   the CSV exports byte for byte (submissions.csv without its recorded_at column) and every cell value of the
@@ -30,9 +30,9 @@ from typing import Any
 import openpyxl
 
 from pipeline.atomic import TEMP_PREFIX
+from pipeline.form.sample import SampleReturn, make_sample
+from pipeline.form.template import build_workbook, template_file_name
 from pipeline.run import Paths, list_inbox
-from pipeline.sample import SampleReturn, make_sample
-from pipeline.template import build_workbook, template_file_name
 
 RECEIVED = dt.datetime(2007, 9, 3, 8, 0, 0)
 ACCEPTED = ("accepted", "accepted_with_warnings")

@@ -3,7 +3,7 @@
 Values are generated here from the spec (types and ranges) with the few named figures made consistent
 (LAN ≤ PCs, sources add up…), and computed fields are filled with the spec's own formulas and project
 sums, as the reader does. Nothing here uses the code under test, so expected figures computed from these
-values are independent of pipeline.consolidate.
+values are independent of pipeline.report.consolidate.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pipeline.consolidate import build_summary
+from pipeline.form.registry import Agency, Registry
+from pipeline.form.spec import FormSpec
+from pipeline.intake.submission import ProjectRow, Submission
 from pipeline.issues import Issue
-from pipeline.ledger import Ledger, Recorded
-from pipeline.registry import Agency, Registry
-from pipeline.spec import FormSpec
-from pipeline.submission import ProjectRow, Submission
+from pipeline.record.ledger import Ledger, Recorded
+from pipeline.report.consolidate import build_summary
 
 GENERATED_AT = dt.datetime(2007, 10, 15, 9, 30, 0)
 WORDS = ("ứng dụng", "công nghệ", "thông tin", "cán bộ", "hạ tầng", "mạng nội bộ", "cổng thông tin", "đào tạo",

@@ -55,8 +55,8 @@ def test_missing_inbox_is_a_usage_error(tmp_path):
 def test_consolidate_reports_a_locked_summary_under_its_new_name(tmp_path, spec, registry, monkeypatch):
     import os
 
+    from pipeline.form.sample import write_samples
     from pipeline.run import summary_name
-    from pipeline.sample import write_samples
 
     write_samples(spec, registry, tmp_path / "inbox", count=2, seed=3)
     out = tmp_path / "out"

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
-from pipeline.rulebook import render_rulebook
+from pipeline.form.rulebook import render_rulebook
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -53,12 +53,13 @@ from faultkit import (
     write_return,
 )
 
-from pipeline import atomic, schemas
+from pipeline import atomic
 from pipeline.cli import cli
-from pipeline.ledger import Ledger
-from pipeline.lock import LockHeld, RunLock
+from pipeline.form.template import template_file_name
+from pipeline.record.ledger import Ledger
+from pipeline.record.lock import LockHeld, RunLock
 from pipeline.run import Paths, RunFailed, consolidate, summary_name
-from pipeline.template import template_file_name
+from pipeline.validation import schemas
 
 DAY, HOUR = dt.timedelta(days=1), dt.timedelta(hours=1)
 SLOW = os.environ.get("ICTPLAN_SLOW") == "1"
@@ -77,7 +78,7 @@ if point == "after_ledger_commit":            # every return committed, no outpu
     import pipeline.run as run
     run._write_outputs = die
 elif point.startswith("mid_submission:"):     # inside the Nth return's transaction, before COMMIT
-    from pipeline.ledger import Ledger
+    from pipeline.record.ledger import Ledger
     nth, calls, record = int(point.split(":")[1]), [0], Ledger.record
 
     class Conn:
@@ -106,7 +107,7 @@ elif point in ("before_replace:summary", "before_replace:archive"):   # temp fil
         return real(src, dst, **kw)
     os.replace = replace
 elif point.startswith("slow:"):              # a long run: holds the lock while "validating"
-    import pipeline.validate as validate
+    import pipeline.validation.validate as validate
     pause, batch = float(point.split(":")[1]), validate.validate_batch
 
     def slow(*a, **k):

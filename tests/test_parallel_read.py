@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import parallel, run, summary_writer
+from pipeline import parallel, run
+from pipeline.form.sample import make_sample, write_samples
+from pipeline.form.template import build_workbook
+from pipeline.report import summary as summary_writer
 from pipeline.run import Paths, consolidate
-from pipeline.sample import make_sample, write_samples
-from pipeline.template import build_workbook
 
 TIMES = {"received_at", "recorded_at", "first_seen", "started_at", "finished_at", "applied_at"}
 
@@ -129,7 +130,7 @@ def test_a_broken_pool_falls_back_to_reading_here(when, tmp_path, mixed_inbox, s
 
 def test_a_submission_is_small_to_send_back(mixed_inbox, spec, registry):
     """Workers send back whole Submissions: they must stay small (the notes' 'small record')."""
-    from pipeline.check import read_one
+    from pipeline.validation.check import read_one
 
     path = sorted(mixed_inbox.glob("BM-*.xlsx"))[0]
     submission = read_one(path, spec, registry)

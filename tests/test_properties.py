@@ -36,12 +36,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import pipeline.run as run
-from pipeline.consolidate import KEY_MEASURES
-from pipeline.ledger import Ledger
+from pipeline.form.sample import make_sample
+from pipeline.form.template import build_workbook, template_file_name
+from pipeline.record.ledger import Ledger
+from pipeline.report.consolidate import KEY_MEASURES
+from pipeline.report.summary import MAX_CELL, TRUNCATED, safe_text
 from pipeline.run import Paths, consolidate, summary_name
-from pipeline.sample import make_sample
-from pipeline.summary_writer import MAX_CELL, TRUNCATED, safe_text
-from pipeline.template import build_workbook, template_file_name
 
 # End-to-end examples take 1–4 s each: few of them, a fixed (derandomized) set so CI is repeatable, and no
 # shrinking (it would take minutes; the strategies are small enough to read a failing example as it is).

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ledger import Ledger
-from pipeline.lock import LockHeld, RunLock
+from pipeline.form.sample import make_sample, write_samples
+from pipeline.form.template import build_workbook
+from pipeline.record.ledger import Ledger
+from pipeline.record.lock import LockHeld, RunLock
 from pipeline.run import Paths, consolidate, summary_name
-from pipeline.sample import make_sample, write_samples
-from pipeline.template import build_workbook
 
 
 def hashes(folder: Path) -> dict[str, str]:
@@ -144,7 +144,7 @@ def test_a_run_without_feedback_to_write_does_not_load_openpyxl(tmp_path, spec, 
 
     write_samples(spec, registry, tmp_path / "inbox", count=3, seed=4)
     (tmp_path / "inbox" / "manifest.json").unlink()
-    code = ("import sys; from pipeline.registry import load_registry; from pipeline.spec import load_spec; "
+    code = ("import sys; from pipeline.form.registry import load_registry; from pipeline.form.spec import load_spec; "
             "from pipeline.run import Paths, consolidate; from pathlib import Path; out = Path(sys.argv[1]); "
             "r = consolidate(Paths(out.parent / 'inbox', out, out / 'ledger.sqlite'), load_spec(), load_registry()); "
             "print(r.counts['accepted'], r.to_feedback == [], 'openpyxl' in sys.modules)")

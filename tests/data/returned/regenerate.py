@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/data/returned/regenerate.py      (needs LibreOffice: soffice on the PATH)
 
-Each fixture is a clean sample return (pipeline.sample) written by the template (xlsxwriter), then converted
+Each fixture is a clean sample return (pipeline.form.sample) written by the template (xlsxwriter), then converted
 once by LibreOffice the way an agency's program would save it: Excel 97–2003 .xls, OpenOffice .ods, and an
 .xlsx re-saved by LibreOffice. Next to each file, a JSON file holds the values of the same sample, so the
 tests compare without LibreOffice. The file names carry the agency code, as agencies' files do.
@@ -25,11 +25,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from pipeline.layout import layout_for  # noqa: E402
-from pipeline.registry import load_registry  # noqa: E402
-from pipeline.sample import make_sample  # noqa: E402
-from pipeline.spec import load_spec  # noqa: E402
-from pipeline.template import build_workbook  # noqa: E402
+from pipeline.form.layout import layout_for  # noqa: E402
+from pipeline.form.registry import load_registry  # noqa: E402
+from pipeline.form.sample import make_sample  # noqa: E402
+from pipeline.form.spec import load_spec  # noqa: E402
+from pipeline.form.template import build_workbook  # noqa: E402
 
 SEED = 2007
 HIDDEN_FIELD = "tong_so_may_tinh"  # excel2003-hidden-row-STC.xls: the .xls fixture with this input's row hidden

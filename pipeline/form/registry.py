@@ -1,0 +1,159 @@
+"""The agency registry: who is expected to report, in which group, under which names.
+
+`workbook_templates/agencies.csv` is the one file another province replaces. Names are matched through the
+official name, the code and every alias, accent- and case-insensitively after NFC and legacy-font
+conversion (`normalize_key`), so "UBND TX Hà Tĩnh", "Thị xã Hà Tĩnh" and "Hµ TÜnh"-style TCVN3 text all
+resolve to TP-HATINH.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from pipeline.normalize import normalize_key, tcvn3_to_unicode, vni_to_unicode
+
+DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "workbook_templates" / "agencies.csv"
+COLUMNS = ("code", "name_vi", "name_en", "group", "group_vi", "group_en", "loai_don_vi", "aliases")
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
+# Prefixes agencies put before their own names in free text: "UBND huyện Can Lộc" → "huyện Can Lộc".
+_PREFIXES = ("uy ban nhan dan ", "ubnd ")
+
+
+class RegistryError(ValueError):
+    """The registry file has a mistake; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name_vi: str
+    name_en: str
+    group: str
+    group_vi: str
+    group_en: str
+    loai_don_vi: str
+    aliases: tuple[str, ...]
+
+    def name(self, lang: str = "vi") -> str:
+        return self.name_vi if lang == "vi" else self.name_en
+
+
+@dataclass(frozen=True, eq=False)
+class Registry:
+    agencies: tuple[Agency, ...]
+    path: str = ""
+
+    @cached_property
+    def by_code(self) -> dict[str, Agency]:
+        return {a.code: a for a in self.agencies}
+
+    @cached_property
+    def _keys(self) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for agency in self.agencies:
+            for name in (agency.code, agency.name_vi, agency.name_en, *agency.aliases):
+                keys.setdefault(normalize_key(name), agency.code)
+        return keys
+
+    @cached_property
+    def groups(self) -> list[tuple[str, str, str]]:
+        """(group code, Vietnamese label, English label) in registry order."""
+        seen: dict[str, tuple[str, str, str]] = {}
+        for a in self.agencies:
+            seen.setdefault(a.group, (a.group, a.group_vi, a.group_en))
+        return list(seen.values())
+
+    def get(self, code: str | None) -> Agency | None:
+        return self.by_code.get((code or "").strip().upper())
+
+    def resolve(self, text: str | None) -> str | None:
+        """The agency code a code, name or alias stands for, or None."""
+        if not text or not str(text).strip():
+            return None
+        text = str(text)
+        # Short names carry too few marks for legacy-font detection to be sure ("Së Néi vô"); a lookup
+        # can afford to try both old decodings after the text as it is.
+        for candidate in (text, tcvn3_to_unicode(text), vni_to_unicode(text)):
+            code = self._lookup(normalize_key(candidate))
+            if code:
+                return code
+        return None
+
+    def _lookup(self, key: str) -> str | None:
+        if key in self._keys:
+            return self._keys[key]
+        for prefix in _PREFIXES:
+            if key.startswith(prefix) and key[len(prefix):] in self._keys:
+                return self._keys[key[len(prefix):]]
+        return None
+
+    @cached_property
+    def _code_rank(self) -> tuple[dict[str, int], int]:
+        """(code → its priority when a file name holds several: longest first, then registry order;
+        the longest code's length)."""
+        ranked = sorted(self.by_code, key=len, reverse=True)  # stable: equal lengths keep registry order
+        return {code: rank for rank, code in enumerate(ranked)}, len(ranked[0]) if ranked else 0
+
+    def code_in_filename(self, file_name: str) -> str | None:
+        """An agency code written in a file name ("BM-UDCNTT-2007_STC.xlsx", "stc - bao cao.xls"), if any.
+
+        A code counts where it stands between the ends of the name or characters other than A–Z and 0–9
+        (so "BQL-KCN" is found in "BC-BQL-KCN-2007"); the longest such code wins, so "BQL-KCN" beats a
+        stray "KCN". The candidate stretches of the name are looked up in the registry, so the cost
+        depends on the name's length, not on the number of agencies."""
+        rank, longest = self._code_rank
+        best: str | None = None
+        for chunk in _NOT_CODE_CHAR.split(Path(file_name).stem.upper()):  # stretches of A–Z, 0–9 and '-'
+            pieces = chunk.split("-")
+            for first in range(len(pieces)):
+                if not pieces[first]:
+                    continue  # a code starts with a letter or digit, after a separator
+                for last in range(first, len(pieces)):
+                    candidate = "-".join(pieces[first : last + 1])
+                    if len(candidate) > longest:
+                        break
+                    if candidate in rank and (best is None or rank[candidate] < rank[best]):
+                        best = candidate
+        return best
+
+
+_NOT_CODE_CHAR = re.compile(r"[^A-Z0-9-]+")
+
+
+def load_registry(path: str | Path | None = None) -> Registry:
+    path = Path(path) if path else DEFAULT_REGISTRY
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise RegistryError(f"{path}: cannot read the registry ({err})") from None
+    return parse_registry(text, str(path))
+
+
+def parse_registry(text: str, source: str = "registry") -> Registry:
+    reader = csv.DictReader(io.StringIO(text))
+    missing = set(COLUMNS) - set(reader.fieldnames or ())
+    if missing:
+        raise RegistryError(f"{source}: missing columns {sorted(missing)}; expected {', '.join(COLUMNS)}")
+    agencies = []
+    for line, row in enumerate(reader, start=2):
+        code = (row["code"] or "").strip()
+        if not CODE_PATTERN.match(code):
+            raise RegistryError(f"{source} line {line}: code {code!r} must be upper-case ASCII letters, digits and -")
+        if not (row["name_vi"] or "").strip() or not (row["group"] or "").strip():
+            raise RegistryError(f"{source} line {line}: name_vi and group are required")
+        aliases = tuple(a.strip() for a in (row["aliases"] or "").split("|") if a.strip())
+        agencies.append(Agency(code, row["name_vi"].strip(), (row["name_en"] or "").strip(), row["group"].strip(),
+                               (row["group_vi"] or row["group"]).strip(), (row["group_en"] or row["group"]).strip(),
+                               (row["loai_don_vi"] or "").strip(), aliases))
+    duplicates = sorted(code for code, n in Counter(a.code for a in agencies).items() if n > 1)
+    if duplicates:
+        raise RegistryError(f"{source}: duplicate codes {duplicates}")
+    if not agencies:
+        raise RegistryError(f"{source}: no agencies")
+    return Registry(tuple(agencies), source)

@@ -1,0 +1,91 @@
+"""CSV exports of a Summary, for other tools: ``out_dir/data/{indicators,projects,issues,submissions}.csv``.
+
+- UTF-8 with a BOM (utf-8-sig): Excel opens Vietnamese text correctly only when the BOM is there.
+- Written atomically (pipeline.atomic), CRLF line ends (RFC 4180).
+- CSV injection (OWASP): a text cell that came from an agency (free-text fields, file names, issue values
+  and messages) and starts with = + - @ tab or carriage return gets a leading apostrophe, so a spreadsheet
+  never runs it as a formula. Only text is touched: a negative number stays a number.
+- Values are the Summary's, unchanged: numbers as numbers, yes/no as True/False, dates ISO (yyyy-mm-dd),
+  times ISO (yyyy-mm-ddThh:mm:ss), choices as their codes, blanks empty.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pandas as pd
+
+from pipeline.atomic import write_atomic
+from pipeline.form.spec import TEXT_TYPES, FormSpec
+from pipeline.report import consolidate as C
+
+FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
+ISSUE_COLUMNS = ["agency", "submission_id", "code", "severity", "file", "sheet", "cell", "field", "row", "value",
+                 "message_vi", "message_en"]
+SUBMISSION_COLUMNS = ["id", "sha256", "file", "agency", "received_at", "recorded_at", "status", "counted",
+                      "supersedes", "superseded_by", "errors", "warnings", "infos", "form_version"]
+
+
+def write_exports(summary: C.Summary, spec: FormSpec, out_dir: Path) -> list[Path]:
+    """Write the four CSV files; returns the paths written (a timestamped sibling when a file is locked).
+    One table at a time, streamed to its file: at 10,000 agencies a table's CSV text is 100 MB."""
+    folder = Path(out_dir) / "data"
+    tables: dict[str, Callable[[], tuple[pd.DataFrame, set[str]]]] = {
+        "indicators.csv": lambda: (indicators_frame(summary, spec), _text_fields(spec)),
+        "projects.csv": lambda: (projects_frame(summary, spec), _text_columns(spec) | {"duplicate_of"}),
+        "issues.csv": lambda: (summary.issues.reindex(columns=ISSUE_COLUMNS), {"file", "value", "message_vi", "message_en"}),
+        "submissions.csv": lambda: (summary.submissions.reindex(columns=SUBMISSION_COLUMNS), {"file"}),
+    }
+    return [write_atomic(folder / name, lambda path, table=table: write_csv(*table(), path), fallback=True)
+            for name, table in tables.items()]
+
+
+def indicators_frame(summary: C.Summary, spec: FormSpec) -> pd.DataFrame:
+    """One row per counted return: agency code, group, then every spec field id in spec order."""
+    values = summary.values.reindex(columns=list(spec.fields))
+    groups = summary.agencies["group"].reindex(values.index)
+    frame = values.copy()
+    frame.insert(0, "group", groups.to_numpy())
+    frame.insert(0, "agency", values.index.to_numpy())
+    return frame.reset_index(drop=True)
+
+
+def projects_frame(summary: C.Summary, spec: FormSpec) -> pd.DataFrame:
+    assert spec.table is not None
+    columns = ["project_id", "agency", "group", "submission_id", "row", "area",
+               *(c.id for c in spec.table.columns), "duplicate_of", "duplicate_count"]
+    return summary.projects.reindex(columns=columns)
+
+
+def csv_bytes(frame: pd.DataFrame, text_columns: set[str]) -> bytes:
+    """The frame as CSV bytes (BOM, CRLF), agency text in `text_columns` defused."""
+    buffer = io.BytesIO()
+    write_csv(frame, text_columns, buffer)
+    return buffer.getvalue()
+
+
+def write_csv(frame: pd.DataFrame, text_columns: set[str], target: Path | BinaryIO) -> None:
+    """Write the frame as CSV (BOM, CRLF), agency text in `text_columns` defused, a thousand rows at a time."""
+    safe = frame.copy()
+    for column in text_columns & set(safe.columns):
+        safe[column] = safe[column].map(defuse)
+    safe.to_csv(target, index=False, lineterminator="\r\n", date_format="%Y-%m-%dT%H:%M:%S", encoding="utf-8-sig",
+                chunksize=1000)
+
+
+def defuse(value: Any) -> Any:
+    """OWASP CSV injection: text starting with a formula character gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_CHARS):
+        return "'" + value
+    return value
+
+
+def _text_fields(spec: FormSpec) -> set[str]:
+    return {f.id for f in spec.fields.values() if f.type in TEXT_TYPES}
+
+
+def _text_columns(spec: FormSpec) -> set[str]:
+    return {c.id for c in spec.table.columns if c.type in TEXT_TYPES} if spec.table else set()
