@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.intake import preflight
+from pipeline.intake import ole, preflight
 from pipeline.intake.preflight import DEFAULT_LIMITS, Limits, Preflight, check_file, check_path
 from pipeline.issues import CATALOGUE, Severity
 
@@ -675,8 +675,8 @@ def test_an_xls_sheet_hiding_rows_is_flagged_for_the_reader() -> None:
     shown = (RETURNED / "excel2003-STC.xls").read_bytes()
     assert check_file(hidden, "bao_cao.xls").hidden_rows
     assert not check_file(shown, "bao_cao.xls").hidden_rows
-    assert preflight.xls_workbook_stream(shown)[:2] == b"\x09\x08"  # the BIFF8 BOF record
-    assert preflight.xls_workbook_stream(b"not an OLE file") == b""
+    assert ole.xls_workbook_stream(shown)[:2] == b"\x09\x08"  # the BIFF8 BOF record
+    assert ole.xls_workbook_stream(b"not an OLE file") == b""
 
 
 @given(st.lists(st.sampled_from([b"<", b"?", b">", b"!", b"-", b"--", b"<?", b"?>", b"<!--", b"-->", b" ", b"x", b"\n"]),

@@ -462,7 +462,8 @@ def test_merged_input_cells_in_an_ods_return(spec, registry):
 def test_ods_rows_after_a_repeated_run_are_counted_regression():
     """Defect: attribute names with '-' (table:number-rows-repeated) were not parsed, so a run of repeated
     rows counted as one and a hidden or merged row below it was placed too high."""
-    from pipeline.intake.read import _ods_hidden_rows, _ods_merged_ranges
+    from pipeline.intake.markup import ods_hidden_rows as _ods_hidden_rows
+    from pipeline.intake.markup import ods_merged_ranges as _ods_merged_ranges
 
     content = ('<table:table table:name="T"><table:table-row><table:table-cell/></table:table-row>'
                '<table:table-row table:number-rows-repeated="3"><table:table-cell/></table:table-row>'
@@ -865,7 +866,8 @@ def test_a_number_cell_of_5000_digits_is_not_a_number_regression(spec, registry,
 def test_odd_numbers_in_the_files_markup_are_ignored_regression():
     """Defect: attribute numbers were read with isdigit() + int(), which raise on '²' and on 5,000 digits, and
     a cell format without numFmtId (optional in OOXML) raised KeyError when a percent cell was looked up."""
-    from pipeline.intake.read import _attr_int, _ods_count, _Ooxml
+    from pipeline.intake.markup import Ooxml as _Ooxml
+    from pipeline.intake.markup import _attr_int, _ods_count
 
     assert [_attr_int(v) for v in ("12", "²", "9" * 5000, "", None, "-3")] == [12, None, None, None, None, None]
     assert [_ods_count(v) for v in ("3", "0", "²", "9" * 5000, None)] == [3, 1, 1, 1, 1]

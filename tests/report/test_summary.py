@@ -22,7 +22,8 @@ from pipeline.form.registry import Registry
 from pipeline.record.ledger import Ledger
 from pipeline.report import consolidate as C
 from pipeline.report import summary as W
-from pipeline.report.summary import MAX_CELL, summary_bytes, write_summary
+from pipeline.report.summary import summary_bytes, write_summary
+from pipeline.report.xlsx import FILLS, MAX_CELL, FastWorksheet, safe_text
 
 SHEETS_VI = ["Tổng quan", "Chỉ tiêu theo đơn vị", "Số liệu chi tiết", "Mục tiêu", "Dự án 2008–2010", "Dự án trùng tên",
              "Kinh phí", "Kinh phí theo đơn vị", "Thuyết minh", "Tình hình nộp", "Lỗi và cảnh báo", "Nguồn số liệu",
@@ -133,9 +134,9 @@ def test_missing_and_rejected_rows_are_highlighted(round_):
     _, _, data = round_
     ws = workbook(data)["Tình hình nộp"]
     fills = {row[1].value: row[0].fill.fgColor.rgb for row in ws.iter_rows() if row[1].value in ("H-KYANH", "SYT", "STC")}
-    assert fills["H-KYANH"].endswith(W.FILLS["missing"][1:])
-    assert fills["SYT"].endswith(W.FILLS["rejected"][1:])
-    assert not fills["STC"].endswith(W.FILLS["missing"][1:])
+    assert fills["H-KYANH"].endswith(FILLS["missing"][1:])
+    assert fills["SYT"].endswith(FILLS["rejected"][1:])
+    assert not fills["STC"].endswith(FILLS["missing"][1:])
 
 
 def test_projects_sheet_totals(round_):
@@ -194,7 +195,7 @@ def test_same_ledger_same_bytes(round_, spec, registry):
     assert "2007-10-15T09:30:00Z" in created
 
 
-ORIGINAL_WRITE_RUN = W.FastWorksheet.write_run
+ORIGINAL_WRITE_RUN = FastWorksheet.write_run
 
 
 def test_fast_worksheet_writes_exactly_what_xlsxwriter_writes(round_, spec, monkeypatch):
@@ -203,7 +204,7 @@ def test_fast_worksheet_writes_exactly_what_xlsxwriter_writes(round_, spec, monk
 
     _, summary, data = round_
     runs = []
-    monkeypatch.setattr(W.FastWorksheet, "write_run", lambda ws, *a: runs.append(a) or ORIGINAL_WRITE_RUN(ws, *a))
+    monkeypatch.setattr(FastWorksheet, "write_run", lambda ws, *a: runs.append(a) or ORIGINAL_WRITE_RUN(ws, *a))
     assert summary_bytes(summary, spec) == data
     assert len(runs) > 1000  # the short path was taken
     monkeypatch.setattr(W, "FastWorksheet", Worksheet)
@@ -357,9 +358,9 @@ def test_the_fixed_words_are_all_used_or_documented():
 
 
 def test_safe_text_limits(spec):
-    assert W.safe_text("a" * (MAX_CELL + 10)).endswith("… [đã cắt bớt]")
-    assert utf16(W.safe_text("😀" * 20_000)) <= MAX_CELL  # astral characters count twice
-    assert W.safe_text("ok") == "ok"
+    assert safe_text("a" * (MAX_CELL + 10)).endswith("… [đã cắt bớt]")
+    assert utf16(safe_text("😀" * 20_000)) <= MAX_CELL  # astral characters count twice
+    assert safe_text("ok") == "ok"
 
 
 def test_write_summary_returns_fallback_when_locked(round_, spec, tmp_path, monkeypatch):
