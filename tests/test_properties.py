@@ -40,7 +40,7 @@ from pipeline.form.sample import make_sample
 from pipeline.form.template import build_workbook, template_file_name
 from pipeline.record.ledger import Ledger
 from pipeline.report.consolidate import KEY_MEASURES
-from pipeline.report.summary import MAX_CELL, TRUNCATED, safe_text
+from pipeline.report.xlsx import MAX_CELL, TRUNCATED, safe_text
 from pipeline.run import Paths, consolidate, summary_name
 
 # End-to-end examples take 1–4 s each: few of them, a fixed (derandomized) set so CI is repeatable, and no
