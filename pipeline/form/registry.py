@@ -20,6 +20,9 @@ from pipeline.normalize import normalize_key, tcvn3_to_unicode, vni_to_unicode
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "workbook_templates" / "agencies.csv"
 COLUMNS = ("code", "name_vi", "name_en", "group", "group_vi", "group_en", "loai_don_vi", "aliases")
+# Optional: the agency office's phone and e-mail, for reminders to agencies that have not reported (a registry
+# without them still loads; the contact fields of an agency's own return are used first).
+CONTACT_COLUMNS = ("phone", "email")
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
 # Prefixes agencies put before their own names in free text: "UBND huyện Can Lộc" → "huyện Can Lộc".
 _PREFIXES = ("uy ban nhan dan ", "ubnd ")
@@ -39,6 +42,8 @@ class Agency:
     group_en: str
     loai_don_vi: str
     aliases: tuple[str, ...]
+    phone: str = ""
+    email: str = ""
 
     def name(self, lang: str = "vi") -> str:
         return self.name_vi if lang == "vi" else self.name_en
@@ -150,7 +155,8 @@ def parse_registry(text: str, source: str = "registry") -> Registry:
         aliases = tuple(a.strip() for a in (row["aliases"] or "").split("|") if a.strip())
         agencies.append(Agency(code, row["name_vi"].strip(), (row["name_en"] or "").strip(), row["group"].strip(),
                                (row["group_vi"] or row["group"]).strip(), (row["group_en"] or row["group"]).strip(),
-                               (row["loai_don_vi"] or "").strip(), aliases))
+                               (row["loai_don_vi"] or "").strip(), aliases, phone=(row.get("phone") or "").strip(),
+                               email=(row.get("email") or "").strip()))
     duplicates = sorted(code for code, n in Counter(a.code for a in agencies).items() if n > 1)
     if duplicates:
         raise RegistryError(f"{source}: duplicate codes {duplicates}")

@@ -3,6 +3,8 @@ name and aliases whatever the accents, case or legacy font."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipeline.form.registry import RegistryError, parse_registry
@@ -95,3 +97,19 @@ def test_code_in_file_name_with_a_national_registry():
     assert big.code_in_filename("BM-UDCNTT-2007_v1.0_A19999.xlsx") == "A19999"
     assert big.code_in_filename("A00001-A00002.xlsx") == "A00001"  # equal lengths: registry order
     assert big.code_in_filename("BM-UDCNTT-2007_v1.0.xlsx") is None
+
+
+def test_office_contacts_every_hatinh_agency(registry):
+    """Phone in the 2007 style (area code 039, a 7-digit local number in full) and an official address."""
+    for agency in registry.agencies:
+        assert re.fullmatch(r"039\.3\d{6}", agency.phone), agency
+        assert re.fullmatch(r"[a-z0-9.]+@hatinh\.gov\.vn", agency.email), agency
+    assert len({a.phone for a in registry.agencies}) == len(registry.agencies)
+
+
+def test_contact_columns_are_optional():
+    header = "code,name_vi,name_en,group,group_vi,group_en,loai_don_vi,aliases"
+    plain = parse_registry(header + "\nSTC,Sở Tài chính,,so,,,,\n")
+    assert (plain.agencies[0].phone, plain.agencies[0].email) == ("", "")
+    full = parse_registry(header + ",phone,email\nSTC,Sở Tài chính,,so,,,,, 039.3855174 ,stc@hatinh.gov.vn\n")
+    assert (full.agencies[0].phone, full.agencies[0].email) == ("039.3855174", "stc@hatinh.gov.vn")
