@@ -223,13 +223,9 @@ def check(files: tuple[str, ...], as_json: bool, feedback_dir: str | None, lang:
     sys.exit(1 if any(v.status == "rejected" for v in verdicts) else 0)
 
 
-def _when(iso: str | None) -> str:
-    """An ISO time as Vietnamese readers write it: 15/10/2007 09:30."""
-    if not iso:
-        return ""
-    import datetime as dt
-
-    return dt.datetime.fromisoformat(iso).strftime("%d/%m/%Y %H:%M")
+def _when(moment: Any) -> str:
+    """A time as Vietnamese readers write it: 15/10/2007 09:30 ('' for none)."""
+    return moment.strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
 def _count(issues: list, severity: str) -> int:
@@ -334,42 +330,73 @@ def _print_run(report: Any, lang: str) -> None:
 @cli.command()
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=str(OUTPUTS / "ledger.sqlite"),
               show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print every agency's state and returns as JSON.")
 @common_options
 def status(db_path: str, as_json: bool, lang: str, spec_path: str | None, registry_path: str | None) -> None:
-    """Show which agencies have reported in the current round, from the ledger.
+    """Show every agency's state this round, its latest file and its issues, from the ledger.
 
     Example: ictplan status --db outputs/ledger.sqlite
     """
-    from pipeline.record.ledger import Ledger, LedgerError
-    from pipeline.report.status import completeness
-
     s = Settings(lang, spec_path, registry_path)
-    try:
-        with Ledger(db_path) as ledger:
-            rows = completeness(ledger, s.registry, s.spec.round)
-    except LedgerError as err:
-        click.echo(t("consolidate.failed", lang, error=err), err=True)
-        sys.exit(1)
+    state = _round_status(db_path, s, lang)
     if as_json:
-        echo_json([r.to_dict() for r in rows])
+        echo_json(state.to_dict())
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=t("status.heading", lang, round=s.spec.round))
-    for key in ("col.agency", "col.status", "col.file", "col.received", "col.errors", "col.warnings"):
+    for key in ("col.agency", "col.state", "col.file", "col.received", "col.errors", "col.warnings"):
         table.add_column(t(key, lang), overflow="fold")
-    for r in rows:
-        style = "red" if r.status in ("missing", "rejected", "quarantined") else None
-        table.add_row(f"{r.code} — {r.name}", r.label(lang), r.file or "", _when(r.received_at), str(r.errors),
-                      str(r.warnings), style=style)
+    for a in state.agencies:
+        latest = a.latest
+        file = latest.file if latest else ""
+        if latest and latest.feedback:
+            file += "\n" + t("status.feedback", lang, path=latest.feedback)
+        when = f"{_when(latest.received_at)}\n{t('status.recorded', lang, when=_when(latest.recorded_at))}" \
+            if latest else ""
+        table.add_row(f"{a.code} — {a.agency.name(lang)}", _state_text(a, lang), file, when,
+                      str(latest.errors) if latest else "", str(latest.warnings) if latest else "",
+                      style="red" if a.needs_action else None)
     console = Console()
     console.print(table)
-    valid = sum(1 for r in rows if r.status.startswith("accepted"))
-    received = sum(1 for r in rows if r.status != "missing")
-    console.print(t("status.totals", lang, received=received, expected=len(rows), valid=valid,
-                    rejected=received - valid, missing=len(rows) - received))
+    console.print(_totals_text(state, lang))
+
+
+def _round_status(db_path: str, s: Settings, lang: str) -> Any:
+    from pipeline.record.ledger import Ledger, LedgerError
+    from pipeline.report.status import round_status
+
+    if not Path(db_path).exists():  # opening it would create an empty ledger
+        raise click.BadParameter(t("file.missing", lang, path=db_path), param_hint="--db")
+    try:
+        with Ledger(db_path) as ledger:
+            return round_status(ledger, s.spec, s.registry)
+    except LedgerError as err:
+        click.echo(t("consolidate.failed", lang, error=err), err=True)
+        sys.exit(1)
+
+
+def _state_text(a: Any, lang: str) -> str:
+    """The agency's state, and what is pending beyond it (a refused newer file, files it replaced)."""
+    parts = [a.label(lang)]
+    if a.pending is not None:
+        parts.append(t("status.pending", lang, status=_status_word(a.pending.status, lang)))
+    if a.superseded:
+        parts.append(t("status.replaced", lang, n=a.superseded))
+    return "; ".join(parts)
+
+
+def _totals_text(state: Any, lang: str) -> str:
+    counts = state.counts()
+    text = t("status.totals", lang, **counts, valid_all=counts["valid"] + counts["valid_with_warnings"])
+    if state.deadline is not None:
+        days = state.days_to_deadline
+        key = "status.days_left" if days > 0 else "status.due_today" if days == 0 else "status.days_late"
+        text += " " + t(key, lang, deadline=state.deadline.strftime("%d/%m/%Y"), days=abs(days))
+    if state.unattributed:
+        text += " " + t("status.unattributed", lang, n=len(state.unattributed))
+    return text
 
 
 def main() -> None:

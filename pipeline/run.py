@@ -35,6 +35,7 @@ from pipeline.issues import Issue, Severity, issue
 from pipeline.parallel import beside, fork_pool, outcome
 from pipeline.record.ledger import Ledger, LedgerError
 from pipeline.record.lock import Holder, RunLock
+from pipeline.report.status import FEEDBACK_KEY
 
 BATCH_SIZE = 1000  # returns per validation call (its fixed cost is ~0.3 s) and files per reading chunk
 COUNT_KEYS = ("received", "accepted", "accepted_with_warnings", "rejected", "quarantined", "duplicate",
@@ -656,7 +657,7 @@ class _Feedback:
 
     def written(self) -> dict[str, str]:
         """Output key → path of each workbook written, once all are."""
-        return {f"feedback:{submission.file}": str(path)
+        return {f"{FEEDBACK_KEY}{submission.file}": str(path)
                 for (submission, _), path in zip(self.work, self._paths(), strict=True) if path is not None}
 
     def _paths(self) -> list[Path | None]:

@@ -109,3 +109,28 @@ def test_exit_codes_follow_sys_exit():
 
     assert [_exit_code(None), _exit_code(0), _exit_code(3)] == [0, 0, 3]
     assert _exit_code("a message") == 1
+
+
+def test_status_prints_the_library_answer(tmp_path, spec, registry):
+    from summary_factory import make_return, record
+
+    from pipeline.record.ledger import Ledger
+    from pipeline.report.status import round_status
+
+    db = tmp_path / "ledger.sqlite"
+    with Ledger(db) as ledger:
+        record(ledger, spec, "STC", *make_return(spec, registry.by_code["STC"], 1))
+        record(ledger, spec, "SYT", *make_return(spec, registry.by_code["SYT"], 2), status="rejected")
+        expected = round_status(ledger, spec, registry).to_dict()
+    runner = CliRunner(env={"COLUMNS": "200"})  # rich's width
+    assert json.loads(runner.invoke(cli, ["status", "--db", str(db), "--json"]).output) == expected
+    text = runner.invoke(cli, ["status", "--db", str(db)]).output
+    assert "2/41 đơn vị đã nộp; 1 hợp lệ (0 có cảnh báo); 1 chưa hợp lệ; 39 chưa nộp." in text
+    assert "SYT — Sở Y tế" in text and "chưa hợp lệ" in text
+    english = runner.invoke(cli, ["status", "--db", str(db), "--lang", "en"]).output
+    assert "2/41 agencies returned; 1 valid (0 with warnings); 1 not yet valid; 39 not received." in english
+
+
+def test_status_of_a_ledger_that_does_not_exist_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["status", "--db", str(tmp_path / "none.sqlite")])
+    assert result.exit_code == 2 and not (tmp_path / "none.sqlite").exists()
