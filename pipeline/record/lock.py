@@ -6,7 +6,8 @@ lock exists (O_CREAT|O_EXCL, then writing, is the fallback where hard links are 
 second run never mistakes a lock being written for a half-written, abandoned one.
 
 A lock left by a process that no longer runs on this host, or older than STALE_AFTER, is taken over with
-a warning; any other lock makes the second run stop at once with a message naming the holder. Taking
+a warning (whether it runs is asked without signalling it: on Windows `os.kill` would terminate it, see
+_pid_alive); any other lock makes the second run stop at once with a message naming the holder. Taking
 over is race-free: the stale file is renamed away (only one contender can), and if what was renamed is
 not the stale lock that was judged (another run had just taken it over), it is put back and this run stops.
 """
@@ -18,8 +19,10 @@ import datetime as dt
 import json
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STALE_AFTER = dt.timedelta(hours=12)
 
@@ -68,7 +71,9 @@ class RunLock:
     def release(self) -> None:
         if self._held:
             if self._read() == self._content:  # still ours (not taken over as stale meanwhile)
-                with contextlib.suppress(FileNotFoundError):
+                # OSError: on Windows a file another program is reading cannot be deleted; the lock left
+                # behind names this process, which has ended by the next run: taken over as stale.
+                with contextlib.suppress(OSError):
                     self.path.unlink()
             self._held = False
 
@@ -93,10 +98,10 @@ class RunLock:
 
     def _create_exclusive(self, content: bytes) -> bool:
         try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            out = open(self.path, "xb")  # noqa: SIM115 - closed just below; "x" fails if the file exists
         except FileExistsError:
             return False
-        with os.fdopen(fd, "wb") as out:
+        with out:
             out.write(content)
             out.flush()
             os.fsync(out.fileno())
@@ -112,13 +117,22 @@ class RunLock:
         moved = aside.read_bytes()
         if moved != judged:
             # Not the stale lock: a live one another run created after we looked. Put it back.
-            with contextlib.suppress(OSError):
-                os.link(aside, self.path)
+            self._put_back(aside, moved)
             with contextlib.suppress(OSError):
                 aside.unlink()
             raise LockHeld(_holder(moved) or Holder(0, "?", "?"))
         with contextlib.suppress(OSError):
             aside.unlink()
+
+    def _put_back(self, aside: Path, content: bytes) -> None:
+        """The live lock renamed away by mistake, back at its name, unless a new lock is there by now."""
+        try:
+            os.link(aside, self.path)
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links here: the same content, created exclusively
+            with contextlib.suppress(OSError):
+                self._create_exclusive(content)
 
     def _read(self) -> bytes | None:
         try:
@@ -157,14 +171,84 @@ def _is_stale(holder: Holder) -> bool:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this host still runs, asked without sending it anything. Never `os.kill(pid, 0)`:
+    on Windows os.kill with any other signal than CTRL_C_EVENT/CTRL_BREAK_EVENT terminates the process, so a
+    second run (or anything that looked at the lock) would kill the run holding it, mid-write. Where the
+    answer is unsure, the process is taken to run: a live run's lock must never be taken over."""
     if pid <= 0:
         return False
+    if sys.platform == "win32":
+        return _windows_pid_alive(pid, _WinApi())
+    if os.path.isdir("/proc/self"):  # Linux
+        return _proc_pid_alive(pid)
+    return _posix_pid_alive(pid)
+
+
+def _proc_pid_alive(pid: int) -> bool:
+    """Linux: the process has a /proc entry and is not a zombie (exited, not yet reaped by its parent)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    state = stat[stat.rfind(b")") + 2:][:1]  # the field after the command name, which may hold ") "
+    return state not in (b"Z", b"X")
+
+
+def _posix_pid_alive(pid: int) -> bool:
+    """Other POSIX systems (macOS, BSD), without /proc: kill with signal 0, which sends no signal there (POSIX:
+    "error checking is performed but no signal is actually sent"). Never reached on Windows."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except OSError:  # EPERM: it runs, as another user
         return True
-    except OSError:
-        return False
     return True
+
+
+PROCESS_QUERY_LIMITED_INFORMATION = 0x1000  # enough for GetExitCodeProcess, granted for other users' processes
+STILL_ACTIVE = 259
+ERROR_ACCESS_DENIED = 5
+
+
+class _WinApi:
+    """The three kernel32 functions _windows_pid_alive needs, with their C types (a HANDLE is pointer-sized:
+    without restype ctypes would cut it to an int), and the thread's last error. Windows only."""
+
+    def __init__(self) -> None:
+        import ctypes
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+        self.OpenProcess = kernel32.OpenProcess
+        self.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+        self.OpenProcess.restype = wintypes.HANDLE
+        self.GetExitCodeProcess = kernel32.GetExitCodeProcess
+        self.GetExitCodeProcess.argtypes = (wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD))
+        self.GetExitCodeProcess.restype = wintypes.BOOL
+        self.CloseHandle = kernel32.CloseHandle
+        self.CloseHandle.argtypes = (wintypes.HANDLE,)
+        self.CloseHandle.restype = wintypes.BOOL
+        self.last_error = ctypes.get_last_error  # type: ignore[attr-defined]
+
+
+def _windows_pid_alive(pid: int, api: Any) -> bool:
+    """Windows: open the process for query only and read its exit code (STILL_ACTIVE while it runs). No such
+    process: OpenProcess fails with ERROR_INVALID_PARAMETER; access denied means it exists (another user's, or
+    a protected one). A process that ended with exit code 259 looks alive: its lock then waits for
+    STALE_AFTER, the safe side."""
+    import ctypes
+    from ctypes import wintypes
+
+    handle = api.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    if not handle:
+        return api.last_error() == ERROR_ACCESS_DENIED
+    try:
+        code = wintypes.DWORD()
+        if not api.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True  # cannot tell: never take a live run's lock
+        return code.value == STILL_ACTIVE
+    finally:
+        api.CloseHandle(handle)
