@@ -15,9 +15,12 @@ import errno
 import os
 import re
 import sys
-import tempfile
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
+
+from pipeline.filenames import EXCEL_PATH_LIMIT, fit_name
 
 TEMP_PREFIX = ".ictplan-tmp-"
 
@@ -66,7 +69,7 @@ def commit_pending(targets: Iterable[Path]) -> None:
                     with open(temp, "rb+") as written:
                         os.fsync(written.fileno())
     for temp, target in pending:
-        os.replace(temp, target)
+        replace(temp, target)
     for folder in folders:
         _fsync_dir(folder)
 
@@ -101,25 +104,26 @@ def _kernel_version() -> tuple[int, ...]:
 
 def _write_temp(target: Path, data: bytes | Callable[[Path], None], *, temp: Path | None = None,
                 durable: bool = True) -> Path:
-    """`data` in a new temporary file beside `target` (or at `temp`), fsynced unless `durable` is False."""
-    if temp is None:
-        handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=target.suffix, dir=target.parent)
-        temp = Path(name)
-    else:
-        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """`data` in a new temporary file beside `target` (or at `temp`), fsynced unless `durable` is False.
+
+    The file is created by open() (mode 0666 less the process umask, as any program's file), not by
+    tempfile.mkstemp, whose 0600 would make every output readable by its owner alone once renamed: on a
+    shared department folder colleagues could not open the summary. open() is binary on Windows too (a
+    bare os.open there would translate newlines in what is written through it)."""
+    out = _create_temp(target) if temp is None else open(temp, "wb")  # noqa: SIM115 - closed below
+    temp = Path(out.name)
     try:
-        if callable(data):
-            os.close(handle)
-            data(temp)
-            if durable:
-                with open(temp, "rb+") as written:
-                    os.fsync(written.fileno())
-        else:
-            with os.fdopen(handle, "wb") as out:
+        with out:
+            if not callable(data):
                 out.write(data)
                 if durable:
                     out.flush()
                     os.fsync(out.fileno())
+        if callable(data):
+            data(temp)
+            if durable:
+                with open(temp, "rb+") as written:
+                    os.fsync(written.fileno())
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
@@ -127,17 +131,51 @@ def _write_temp(target: Path, data: bytes | Callable[[Path], None], *, temp: Pat
     return temp
 
 
+def _create_temp(target: Path) -> BinaryIO:
+    """A new file beside `target`, open for writing, under a name no other writer uses."""
+    for _ in range(100):
+        try:
+            return open(target.with_name(f"{TEMP_PREFIX}{os.urandom(6).hex()}{target.suffix}"), "xb")
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(target.parent))
+
+
 def _replace(temp: Path, target: Path, fallback: bool) -> Path:
     try:
-        os.replace(temp, target)
+        replace(temp, target)
     except PermissionError:
         if not fallback:
             raise
-        stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
-        target = target.with_name(f"{target.stem}_{stamp}{target.suffix}")
-        os.replace(temp, target)
+        target = _timestamped(target)
+        replace(temp, target)
     _fsync_dir(target.parent)
     return target
+
+
+def _timestamped(target: Path) -> Path:
+    """``tong_hop_20071015_093000.xlsx`` beside ``tong_hop.xlsx``, its path within what Excel opens (the stem is
+    shortened, as filenames.fit_name does, where the folder's path is long)."""
+    stamp = dt.datetime.now().strftime("_%Y%m%d_%H%M%S")
+    short = Path(fit_name(target.parent, target.name, EXCEL_PATH_LIMIT - len(stamp)))
+    return target.with_name(f"{short.stem}{stamp}{short.suffix}")
+
+
+WINDOWS_RETRIES = (0.05, 0.1, 0.2, 0.4)  # seconds between tries of a rename refused on Windows
+
+
+def replace(source: Path, target: Path) -> None:
+    """os.replace; on Windows tried again a few times (0.75 s in all) when refused with PermissionError: a
+    virus scanner or the search indexer holds a file it has just seen appear for a moment, and a rename
+    refused then would fail the run. A target open in Excel stays refused: PermissionError, as before."""
+    delays = WINDOWS_RETRIES if sys.platform == "win32" else ()
+    for delay in delays:
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            time.sleep(delay)
+    os.replace(source, target)
 
 
 def _fsync_dir(folder: Path) -> None:

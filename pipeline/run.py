@@ -147,7 +147,8 @@ def _open_ledger(db: Path, dry_run: bool) -> Ledger:
     ledger = Ledger(":memory:")
     if db.exists():
         try:
-            source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            # as_uri: a folder named "Báo cáo #2" or "50%" would otherwise end the path or be decoded
+            source = sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True)
             source.backup(ledger.db)
             source.close()
         except sqlite3.DatabaseError as err:
@@ -323,8 +324,16 @@ def _take_in(path: Path, paths: Paths, ledger: Ledger, known: set[tuple[str, str
         return item
     seen_this_run.add(item.sha)
     item.data = data
-    item.archived = None if dry_run else str(paths.archive / f"{item.sha}{path.suffix.lower()[:6]}")
+    item.archived = None if dry_run else str(paths.archive / archive_name(item.sha, path))
     return item
+
+
+def archive_name(sha: str, path: Path) -> str:
+    """``<sha256>.<ext>``: the extension of the received name, lower-case, only its letters and digits (at most
+    5), so that no received name (``bao cao.xls `` with a trailing space, ``x.xl:s`` written on Linux) gives
+    an archive name Windows refuses or silently changes."""
+    extension = "".join(ch for ch in path.suffix.lower() if ch.isascii() and ch.isalnum())[:5]
+    return f"{sha}.{extension}" if extension else sha
 
 
 POOL_MIN_FILES = 50  # new files in a chunk from which reading goes to the pool: below, starting it costs more

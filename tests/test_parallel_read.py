@@ -94,6 +94,27 @@ def test_pool_gives_the_same_reports_and_ledger(tmp_path, mixed_inbox, spec, reg
     assert inline[0]["again"]["counts"]["unchanged"] == len(list(mixed_inbox.iterdir()))
 
 
+def test_without_fork_as_on_windows_everything_is_done_here_with_the_same_result(tmp_path, mixed_inbox, spec,
+                                                                                   registry, monkeypatch, request):
+    """Windows has no fork: every pool and every task beside is done in this process instead, with the same
+    reports, ledger and archive as the forked run (and the POSIX features taken away: see windows_like)."""
+    monkeypatch.setattr(run, "BATCH_SIZE", 7)
+    monkeypatch.setattr(run, "POOL_MIN_FILES", 3)
+    monkeypatch.setattr(run, "FEEDBACK_POOL_MIN", 2)
+    forked = _run(mixed_inbox, tmp_path / "forked", spec, registry)
+    pools: list[tuple[str, object]] = []
+    real_fork_pool = parallel.fork_pool
+    for module in (parallel, run):  # the tasks beside, and the readers' and the feedback's pools
+        monkeypatch.setattr(module, "fork_pool", lambda workers, m=module.__name__: pools.append(
+            (m, real_fork_pool(workers))) or pools[-1][1])
+    renames = request.getfixturevalue("windows_like")
+    here = _run(mixed_inbox, tmp_path / "windows", spec, registry)
+    assert {m for m, _ in pools} == {"pipeline.parallel", "pipeline.run"}  # every pool was asked for …
+    assert not any(pool for _, pool in pools)  # … and none could be forked
+    assert any("archive" in str(name) for name in renames)  # the run did write, through the Windows branches
+    _first_difference(here, forked)
+
+
 @pytest.mark.parametrize("when", ["submitting", "collecting"])
 def test_a_broken_pool_falls_back_to_reading_here(when, tmp_path, mixed_inbox, spec, registry, monkeypatch):
     from concurrent.futures.process import BrokenProcessPool

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from pipeline.filenames import name_problem
 from pipeline.form import expr
 
 # The safe loader, in C when PyYAML has libyaml (10× faster: every command loads the spec at start).
@@ -260,6 +261,8 @@ def build_spec(data: Any) -> FormSpec:
     for key in ("id", "version", "round"):
         if not form.get(key):
             raise SpecError("form", f"missing '{key}'")
+        if problem := name_problem(str(form[key])):  # the templates' and the summary's names are made of them
+            raise SpecError(f"form.{key}", f"{form[key]!r} is part of file names: {problem}")
     choices = _load_choices(data.get("choices") or {})
     builder = _Builder(choices)
     sheets = tuple(builder.sheet(s, f"sheets[{i}]") for i, s in enumerate(_require_list(data, "sheets", "spec")))

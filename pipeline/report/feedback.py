@@ -42,6 +42,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.atomic import write_atomic
+from pipeline.filenames import fit_name, shorten
 from pipeline.form.layout import a1, layout_for
 from pipeline.form.spec import FormSpec
 from pipeline.intake import preflight
@@ -116,8 +117,9 @@ def feedback_for_file(source: Path, submission: Submission, issues: list[Issue],
     if not any(i.severity in (Severity.ERROR, Severity.WARNING) for i in issues):
         return None
     data = feedback_bytes(source, submission, issues, spec, registry=registry)
+    # Shortened (deterministically) where the folder's path is long: Excel opens no path over 218 characters.
     # fallback: when last run's feedback is open in Excel (Windows), write a timestamped sibling.
-    return write_atomic(Path(folder) / feedback_file_name(submission), data, fallback=True)
+    return write_atomic(Path(folder) / fit_name(Path(folder), feedback_file_name(submission)), data, fallback=True)
 
 
 def feedback_bytes(source: Path | None, submission: Submission, issues: Sequence[Issue], spec: FormSpec,
@@ -148,7 +150,7 @@ def feedback_file_name(submission: Submission) -> str:
         stem = stem[len(FILE_PREFIX):]
         if code and stem.startswith(code + "_"):
             stem = stem[len(code) + 1:]
-    stem = stem[:STEM_LIMIT].strip("._-") or "bao_cao"
+    stem = shorten(stem.strip("._-"), STEM_LIMIT) or "bao_cao"
     return f"{FILE_PREFIX}{code}_{stem}.xlsx" if code else f"{FILE_PREFIX}{stem}.xlsx"
 
 

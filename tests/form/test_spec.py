@@ -102,6 +102,10 @@ MISTAKES = [
     ("missing label", lambda d: _hien_trang_fields(d)[0].pop("vi"), "(tong_so_cbccvc)", "'vi'"),
     ("formula on unknown field", lambda d: _hien_trang_fields(d)[-1].update(formula="a / b"),
      "(ty_le_may_tren_cbcc)", "unknown field 'a'"),
+    # the form's id, version and round make the templates' and the summary's file names (opened on Windows)
+    ("round with a slash", lambda d: d["form"].update(round="2008/2010"), "form.round", "'/' is not allowed"),
+    ("version ending in a dot", lambda d: d["form"].update(version="1."), "form.version", "trailing dot"),
+    ("id a device name", lambda d: d["form"].update(id="CON"), "form.id", "device name"),
 ]
 
 

@@ -614,9 +614,32 @@ def test_which_agency_formulas_stay_formulas(formula, safe):
     ("../../etc/passwd", None, "phan_hoi_passwd.xlsx"),
     ("???.xlsx", "SNV", "phan_hoi_SNV_bao_cao.xlsx"),
     ("", None, "phan_hoi_bao_cao.xlsx"),
+    ('CON.xlsx', None, "phan_hoi_CON.xlsx"),  # a device name on Windows alone, not after the prefix
+    ('báo cáo: "Sở" <TC>|2007?*.xlsx', "STC", "phan_hoi_STC_bao_cao_So_TC_2007.xlsx"),  # what Windows forbids
+    ("bao cao. .xlsx", "STC", "phan_hoi_STC_bao_cao.xlsx"),  # no trailing dot or space before the suffix
 ])
 def test_file_names(file, code, expected):
     assert feedback_file_name(Submission(file=file, agency_code=code)) == expected
+
+
+def test_feedback_in_a_deep_folder_stays_within_what_excel_opens(xlsx_case, spec, tmp_path):
+    """A department folder nested deep (Vietnamese names, spaces) and an agency's long file name: the
+    feedback's full path stays within Excel's 218 characters, its name shortened the same way every run,
+    and two long names that begin alike stay two files."""
+    from pipeline.filenames import EXCEL_PATH_LIMIT
+
+    folder = tmp_path / "Phòng Công nghệ thông tin" / "Kế hoạch ứng dụng CNTT 2008–2010" / "Phản hồi các đơn vị"
+    long_name = "Báo cáo hiện trạng và kế hoạch ứng dụng công nghệ thông tin giai đoạn 2008-2010 của " * 2
+    written = []
+    for name in (long_name + "Sở Tài chính.xlsx", long_name + "Sở Tài chính.xlsx", long_name + "bản 2.xlsx"):
+        submission = replace(xlsx_case["submission"], file=name)
+        written.append(feedback_for_file(xlsx_case["source"], submission, xlsx_case["issues"], spec, folder))
+    assert written[0] == written[1] != written[2] and written[0].parent == written[2].parent == folder
+    for path in written:
+        assert len(str(path.absolute())) <= EXCEL_PATH_LIMIT and path.suffix == ".xlsx" and "~" in path.name
+        assert path.name.startswith("phan_hoi_STC_Bao_cao_hien_trang")
+    assert sorted(p.name for p in folder.iterdir()) == sorted({p.name for p in written})
+    assert openpyxl.load_workbook(written[2]).sheetnames[0] == ISSUES_SHEET
 
 
 def test_hidden_sheet_with_a_problem_is_shown(tmp_path, spec, registry):
