@@ -14,10 +14,9 @@ $(STAMP): pyproject.toml
 
 # The main job on bundled sample returns: templates, 41 filled returns (15% with deliberate mistakes,
 # listed in manifest.json), then the consolidation into the ledger, the summary and the feedback.
+# `ictplan demo` does it all (so it works without make, on Windows); this target only calls it.
 demo: $(STAMP)
-	$(PY) -m pipeline template --out $(DEMO)/templates
-	$(PY) -m pipeline sample --out $(DEMO)/inbox --seed 2007 --error-rate 0.15
-	$(PY) -m pipeline consolidate --inbox $(DEMO)/inbox --out $(DEMO) --db $(DEMO)/ledger.sqlite
+	$(PY) -m pipeline demo --out $(DEMO)
 
 test: $(STAMP)
 	$(PY) -m pytest

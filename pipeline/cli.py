@@ -327,6 +327,28 @@ def _print_run(report: Any, lang: str) -> None:
             console.print(f"  {path}")
 
 
+DEMO_SEED, DEMO_ERROR_RATE = 2007, 0.15  # 41 returns, 4 of them with the sample generator's deliberate mistakes
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS / "demo"),
+              show_default=True, help="Folder for the whole demo: templates/, inbox/, the ledger and the outputs.")
+@common_options
+@click.pass_context
+def demo(ctx: click.Context, out_dir: str, lang: str, spec_path: str | None, registry_path: str | None) -> None:
+    """What `make demo` does, without make (Windows has none): the templates, 41 sample returns (15% with
+    deliberate mistakes, listed in inbox/manifest.json), then their consolidation, all in one folder.
+
+    Example: ictplan demo --out "D:\\Thử ictplan"
+    """
+    out, shared = Path(out_dir), {"lang": lang, "spec_path": spec_path, "registry_path": registry_path}
+    ctx.invoke(template, out_dir=str(out / "templates"), **shared)
+    ctx.invoke(sample, out_dir=str(out / "inbox"), seed=DEMO_SEED, error_rate=DEMO_ERROR_RATE, **shared)
+    ctx.invoke(consolidate, inbox_dir=str(out / "inbox"), out_dir=str(out), db_path=str(out / "ledger.sqlite"),
+               **shared)
+    click.echo(t("demo.done", lang, out=out.absolute()))
+
+
 @cli.command()
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=str(OUTPUTS / "ledger.sqlite"),
               show_default=True)
@@ -406,6 +428,7 @@ def main() -> None:
     replaced atomically, the worker processes are gone. Click's own exit code is kept."""
     import os
 
+    _utf8_output()
     try:
         cli(prog_name="ictplan")
         code = 0
@@ -417,6 +440,17 @@ def main() -> None:
     except OSError:  # output into a closed pipe (`| head`): what is left cannot be shown anyway
         code = code or 1
     os._exit(code)
+
+
+def _utf8_output() -> None:
+    """On Windows, output sent to a file or a pipe (`ictplan consolidate > nhat_ky.txt`) is encoded in the ANSI
+    code page, cp1252 or cp1258, which cannot encode most Vietnamese letters: the command would stop with
+    UnicodeEncodeError at the first "Tóm tắt". Write UTF-8 there (the console itself is Unicode already)."""
+    if sys.platform == "win32":
+        for stream in (sys.stdout, sys.stderr):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+                reconfigure(encoding="utf-8")
 
 
 def _exit_code(code: object) -> int:

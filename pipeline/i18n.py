@@ -27,6 +27,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đã tạo {count} báo cáo mẫu trong {out} ({mistakes} báo cáo có lỗi cố ý; xem manifest.json).",
         "Wrote {count} sample returns to {out} ({mistakes} with deliberate mistakes; see manifest.json).",
     ),
+    "demo.done": (
+        "Bản chạy thử nằm trong thư mục {out} (mẫu, báo cáo mẫu, sổ cái, bảng tổng hợp và phản hồi).",
+        "The demo is in the folder {out} (templates, sample returns, ledger, summary and feedback).",
+    ),
     "rulebook.done": ("Đã ghi sổ tay quy tắc: {path}", "Wrote the rulebook: {path}"),
     "check.heading": ("Kết quả kiểm tra", "Check results"),
     "col.file": ("Tệp", "File"),
