@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 
 # Rank of each top-level name under pipeline/: a module (or a stage's package) sits at one rank.
 RANKS = {
-    "issues": 0, "i18n": 0, "atomic": 0, "parallel": 0, "normalize": 0,  # foundations, used by every stage
+    "issues": 0, "i18n": 0, "filenames": 0, "atomic": 0, "parallel": 0, "normalize": 0,  # foundations
     "form": 1, "intake": 2, "validation": 3, "record": 4, "report": 5,
     "run": 6, "cli": 7, "web": 7, "__main__": 7,
 }
