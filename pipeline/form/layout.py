@@ -21,6 +21,7 @@ FIRST_BODY_ROW = 6
 COL_STT, COL_LABEL, COL_UNIT, COL_VALUE, COL_HELP = 0, 1, 2, 3, 4
 TABLE_NUMBER_ROW = HEADER_ROW + 1
 META_SHEET, LISTS_SHEET = "_meta", "_lists"
+INSTRUCTIONS_SHEET = "Hướng dẫn"  # the template's first sheet: how to fill the form, no values
 ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
 
 

@@ -42,6 +42,7 @@ from pipeline.form.layout import (
     COL_UNIT,
     COL_VALUE,
     HEADER_ROW,
+    INSTRUCTIONS_SHEET,
     LISTS_SHEET,
     META_SHEET,
     ROMAN,
@@ -63,7 +64,6 @@ from pipeline.form.spec import Field, FormSpec, Section, Sheet, Table
 # the spec, the agency and the values.
 FIXED_CREATED = dt.datetime(2007, 8, 17, 8, 0)
 
-INSTRUCTIONS_SHEET = "Hướng dẫn"
 BOOL_LABELS = {True: "Có", False: "Không"}
 BOOL_LIST = "co_khong"
 ACRONYMS = frozenset({"CNTT", "UBND", "LAN", "WAN", "CBCC", "CBCCVC", "NSTW", "NSĐP", "ODA"})

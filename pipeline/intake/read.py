@@ -40,6 +40,7 @@ from python_calamine import CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
 from pipeline.form.layout import (
     COL_LABEL,
+    INSTRUCTIONS_SHEET,
     LISTS_SHEET,
     META_SHEET,
     TableLayout,
@@ -285,7 +286,7 @@ class _Reader:
         self.book: CalamineWorkbook | None = None
         self.unpacked = data  # what calamine reads: the preflight's uncompressed copy of the parts, if any
         self.sheets: dict[str, CalamineSheet] = {}
-        self.rows: dict[str, list[list[Any]]] = {}
+        self.rows: dict[str, tuple[list[list[Any]], int]] = {}  # sheet name → (its rows, the bound parsed to)
         self.found: dict[str, _Found] = {}  # spec sheet id → located sheet
         self.inputs_read: dict[str, list[tuple[int, int]]] = {}  # sheet name → (row, col) of values read
         self.located = 0  # return-level input fields whose label was found
@@ -362,22 +363,40 @@ class _Reader:
         return cells
 
     def locate_sheets(self) -> None:
-        by_key = {_sheet_key(n): n for n in self.book.sheet_names}
+        """Each spec sheet is the sheet of its name; failing that, the one other sheet holding its labels (or its
+        table's header). Nothing is ever read from a sheet that is not the form's: when a spec sheet has no sheet
+        of its name and several sheets hold its labels with different figures (a clerk kept last year's copy
+        beside this year's and renamed both), which one is the return cannot be told, and none is read
+        (LAYOUT_SHEET_AMBIGUOUS). Which sheet is the template's original would not tell either: a clerk may
+        type this year's figures into the copy as well as into the original. A sheet of the form's name is the
+        form's; another sheet holding its labels with other figures is reported, never read."""
+        names = self.book.sheet_names
+        by_key = {_sheet_key(n): n for n in names}
+        named = {plan.id: by_key.get(_sheet_key(plan.name)) for plan in self.plan.sheets}
+        spare = [n for n in names if n not in named.values() and not _is_service_sheet(n)]
         taken: set[str] = set()
-        unmatched = []
         for plan in self.plan.sheets:
-            name = by_key.get(_sheet_key(plan.name))
-            if name is None:
-                unmatched.append(plan)
+            name = named[plan.id]
+            if name is not None:
+                taken.add(name)
+                self.found[plan.id] = _Found(plan, name, self.sheet_rows(name, plan))
+                # only sheets an agency added are looked at: a normal return has none, and costs nothing more
+                added = [n for n in spare if _sheet_key(n) != _sheet_key(INSTRUCTIONS_SHEET)]
+                copies = [n for n in self.lookalikes(plan, added) if self.figures_differ(plan, name, n)]
+                if copies:
+                    self.add("LAYOUT_SHEET_COPY", sheet=name, expected=plan.name, others=_quoted(copies))
+        for plan in self.plan.sheets:
+            if named[plan.id] is not None:
                 continue
-            taken.add(name)
-            self.found[plan.id] = _Found(plan, name, self.sheet_rows(name, plan))
-        for plan in unmatched:
-            candidates = [n for n in self.book.sheet_names if n not in taken and not _is_service_sheet(n)]
-            best = self.best_by_content(plan, candidates)
-            if best is None:
+            candidates = self.lookalikes(plan, [n for n in spare if n not in taken])
+            if not candidates:
                 self.add("LAYOUT_SHEET_MISSING", expected=plan.name)
                 continue
+            if any(self.figures_differ(plan, candidates[0], other) for other in candidates[1:]):
+                self.add("LAYOUT_SHEET_AMBIGUOUS", expected=plan.name, found=_quoted(candidates))
+                taken.update(candidates)
+                continue
+            best = candidates[0]  # the others hold the same figures: any of them gives the same return
             taken.add(best)
             self.found[plan.id] = _Found(plan, best, self.sheet_rows(best, plan))
             self.add("LAYOUT_SHEET_RENAMED", sheet=best, expected=plan.name, found=best)
@@ -386,15 +405,33 @@ class _Reader:
             if found.name in hidden:
                 self.add("LAYOUT_HIDDEN", sheet=found.name, what=f'"{found.name}"')
 
-    def best_by_content(self, plan: _SheetPlan, candidates: list[str]) -> str | None:
-        """The candidate sheet holding most of the spec sheet's labels (or table headers), if enough."""
-        best, best_share = None, MIN_LABEL_SHARE
-        for name in candidates:
+    def lookalikes(self, plan: _SheetPlan, names: list[str]) -> list[str]:
+        """Those sheets holding enough of the spec sheet's labels (or table headers), the likeliest first."""
+        shares = []
+        for name in names:
             rows = self.sheet_rows(name, plan)
             share = self.header_share(rows) if plan.is_table else _label_share(plan, rows)
-            if share >= best_share:
-                best, best_share = name, share
-        return best
+            if share >= MIN_LABEL_SHARE:
+                shares.append((share, name))
+        return [name for _, name in sorted(shares, key=lambda item: -item[0])]
+
+    def figures_differ(self, plan: _SheetPlan, first: str, second: str) -> bool:
+        """Whether two sheets that both look like the spec sheet hold different inputs."""
+        rows = self.sheet_rows(first, plan), self.sheet_rows(second, plan)
+        if plan.is_table:
+            return self.table_body(rows[0]) != self.table_body(rows[1])
+        return _label_values(plan, rows[0]) != _label_values(plan, rows[1])
+
+    def table_body(self, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+        """The project rows under the header, as the header's columns hold them (blank rows left out)."""
+        located = self.find_header(rows, self.expected_header_row())
+        if located is None:
+            return []
+        header_row, columns = located
+        end = self.find_totals_row(rows, header_row + 1) or len(rows) + 1
+        body = [tuple(values[col] if col < len(values) else "" for col in columns.values())
+                for values in rows[header_row:end - 1]]
+        return [values for values in body if not all(_blank(v) for v in values)]
 
     def header_share(self, rows: list[list[Any]]) -> float:
         found = self.find_header(rows)
@@ -674,7 +711,11 @@ class _Reader:
             for column_id, total in table.totals:
                 self.settle(total, _finite(_sum(_number(p.values[column_id]) for p in sub.projects)))
         for field in self.plan.computed:
-            self.settle(field, _finite(field.formula.evaluate(sub.values)))
+            computed = _finite(field.formula.evaluate(sub.values))
+            if field.formula.names & sub.bad_fields:  # an input already reported: the cached value is not news
+                sub.values[field.id] = computed
+                continue
+            self.settle(field, computed)
 
     def settle(self, field: Field, computed: Any) -> None:
         sub = self.sub
@@ -770,12 +811,14 @@ class _Reader:
 
     def sheet_rows(self, name: str, plan: _SheetPlan) -> list[list[Any]]:
         """A sheet's cells from A1, parsed once per file and bounded by the template's rows plus a margin
-        (the preflight already refused oversize sheets)."""
-        rows = self.rows.get(name)
-        if rows is None:
-            limit = plan.last_row + (TABLE_MARGIN if plan.is_table else LABEL_MARGIN)
+        (the preflight already refused oversize sheets). A sheet looked at for one spec sheet and then needed
+        for another (the table's margin is larger) is parsed again, to the larger bound."""
+        limit = plan.last_row + (TABLE_MARGIN if plan.is_table else LABEL_MARGIN)
+        rows, parsed_to = self.rows.get(name, (None, 0))
+        if rows is None or (parsed_to < limit and len(rows) >= parsed_to):
             sheet = self.sheets[name] = self.book.get_sheet_by_name(name)
-            rows = self.rows[name] = self.cells_of(sheet, limit)
+            rows = self.cells_of(sheet, limit)
+            self.rows[name] = (rows, limit)
         return rows
 
     def cells_of(self, sheet: CalamineSheet, nrows: int) -> list[list[Any]]:
@@ -887,6 +930,27 @@ def _label_index(rows: list[list[Any]]) -> dict[str, list[int]]:
         if text.__class__ is str and text:
             index.setdefault(normalize_key(text), []).append(number)
     return index
+
+
+def _label_values(plan: _SheetPlan, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """The inputs of a label sheet as its labels place them (the template's columns), row after row: what
+    tells two copies of one sheet apart. A label not found gives an empty tuple."""
+    index: dict[str, list[int]] | None = None
+    values = []
+    for label_row in plan.rows:
+        row = label_row.row
+        if not _label_matches(rows, row, label_row):
+            index = index if index is not None else _label_index(rows)
+            matches = index.get(label_row.key, ())
+            row = matches[label_row.occurrence] if len(matches) > label_row.occurrence else 0
+        cells = rows[row - 1] if 0 < row <= len(rows) else ()
+        values.append(tuple(cells[col] if col < len(cells) else "" for field, _, col, _ in label_row.cells
+                            if field.is_input))
+    return values
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
 
 
 def _label_share(plan: _SheetPlan, rows: list[list[Any]]) -> float:

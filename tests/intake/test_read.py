@@ -381,6 +381,40 @@ def test_renamed_sheet_is_found_by_its_labels(spec, registry, stc, stc_bytes):
     assert sub.values["kh_kp_2008"] == stc.values["kh_kp_2008"] and errors(sub) == []
 
 
+def _kept_copy(spec, rename: str | None, figures: dict[str, Any]) -> Callable[[openpyxl.Workbook], None]:
+    """A clerk's copy of 'Kế hoạch' (openpyxl puts it last) holding `figures`; the original renamed if asked."""
+    def edit(book: openpyxl.Workbook) -> None:
+        copy = book.copy_worksheet(book["Kế hoạch"])
+        copy.title = "Kế hoạch (bản sao)"
+        for field_id, value in figures.items():
+            copy[layout_for(spec).cells[field_id].a1] = value
+        if rename:
+            book["Kế hoạch"].title = rename
+    return edit
+
+
+def test_an_identical_copy_of_a_renamed_sheet_is_not_ambiguous(spec, registry, stc, stc_bytes):
+    """A backup copy holding the same figures: whichever is read, the return is the same."""
+    sub = read_bytes(edited(stc_bytes, _kept_copy(spec, "KH 2008-2010", {})), spec, registry)
+    assert "LAYOUT_SHEET_AMBIGUOUS" not in codes(sub) and errors(sub) == []
+    assert sub.values["kh_kp_2008"] == stc.values["kh_kp_2008"]
+
+
+def test_a_differing_copy_of_a_renamed_sheet_is_refused_and_nothing_taken_from_either(spec, registry, stc, stc_bytes):
+    sub = read_bytes(edited(stc_bytes, _kept_copy(spec, "KH 2008-2010", {"kh_kp_2008": 1.5})), spec, registry)
+    ambiguous = only(sub, "LAYOUT_SHEET_AMBIGUOUS")
+    assert ambiguous.severity is Severity.ERROR and ambiguous.context["expected"] == "Kế hoạch"
+    assert {"KH 2008-2010", "Kế hoạch (bản sao)"} <= set(re.findall(r'"([^"]+)"', ambiguous.context["found"]))
+    assert sub.values["kh_kp_2008"] is None and "kh_kp_2008" in sub.bad_fields
+    assert "Kế hoạch (bản sao)" in ambiguous.message("vi") and "KH 2008-2010" in ambiguous.message("en")
+
+
+def test_the_sheet_of_the_forms_name_is_read_and_a_differing_copy_reported(spec, registry, stc, stc_bytes):
+    sub = read_bytes(edited(stc_bytes, _kept_copy(spec, None, {"kh_kp_2008": 1.5})), spec, registry)
+    assert only(sub, "LAYOUT_SHEET_COPY").context["others"] == '"Kế hoạch (bản sao)"'
+    assert sub.values["kh_kp_2008"] == stc.values["kh_kp_2008"] and errors(sub) == []
+
+
 def test_sheet_name_differing_only_in_case_and_spaces(spec, registry, stc_bytes):
     data = patched(stc_bytes, "xl/workbook.xml", 'name="Kế hoạch"', 'name=" KẾ  HOẠCH"')
     sub = read_bytes(data, spec, registry)
