@@ -23,6 +23,8 @@ ACCEPTED = ("accepted", "accepted_with_warnings")
 
 # file → (accepted?, the issue it must carry, if any)
 OUTCOMES: dict[str, tuple[bool, str | None]] = {
+    # gnumeric numbers its custom formats from 50 ('0.0', '#,##0.0'): ids calamine takes for East Asian dates
+    "gnumeric-biff8-number-formats-SKHDT.xls": (True, None),
     # last year's copy beside this year's sheet, neither named as the form's: which is the return cannot be told
     "libreoffice-duplicate-sheet-renamed-SNNPTNT.xlsx": (False, "LAYOUT_SHEET_AMBIGUOUS"),
     "libreoffice-duplicate-sheet-renamed-STS.xls": (False, "LAYOUT_SHEET_AMBIGUOUS"),

@@ -86,11 +86,17 @@ def _biff_sheets(stream: bytes) -> list[tuple[int, str]]:
 
 def biff_records(stream: bytes, start: int = 0) -> Iterator[tuple[int, memoryview]]:
     """(record id, payload) from `start` on, while a whole record header remains."""
+    for record, _, payload in biff_records_at(stream, start):
+        yield record, payload
+
+
+def biff_records_at(stream: bytes, start: int = 0) -> Iterator[tuple[int, int, memoryview]]:
+    """(record id, offset of the record in the stream, payload) from `start` on."""
     view = memoryview(stream)
     at = start
     while at + 4 <= len(stream):
         record, length = struct.unpack_from("<HH", stream, at)
-        yield record, view[at + 4 : at + 4 + length]
+        yield record, at, view[at + 4 : at + 4 + length]
         at += 4 + length
 
 
@@ -216,6 +222,20 @@ class Cfb:
         if count * self._size < entry.size:
             raise Broken
         return bytes(head[: min(limit, entry.size)])
+
+    def stream_offsets(self, entry: OleEntry) -> list[int] | None:
+        """Where each sector of a stream starts in the file, in stream order: so that a copy of the file can be
+        patched in place. None for a stream kept in the mini stream (under 4096 bytes: no workbook is)."""
+        if entry.size < self._cutoff:
+            return None
+        offsets = [self._offset(sector) for sector in self._chain(entry.start)]
+        if len(offsets) * self._size < entry.size:
+            raise Broken
+        return offsets
+
+    @property
+    def sector_size(self) -> int:
+        return self._size
 
     def _mini_stream_head(self, entry: OleEntry, limit: int) -> bytes:
         """Streams under the cutoff (4096) live in 64-byte sectors inside the root entry's stream."""

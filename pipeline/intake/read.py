@@ -52,7 +52,7 @@ from pipeline.form.layout import (
 from pipeline.form.meta import Meta, parse_meta
 from pipeline.form.registry import Registry
 from pipeline.form.spec import Field, FormSpec
-from pipeline.intake import markup, ole, preflight
+from pipeline.intake import markup, ole, preflight, xls_formats
 from pipeline.intake.submission import ProjectRow, Submission
 from pipeline.issues import issue
 from pipeline.normalize import (
@@ -304,7 +304,7 @@ class _Reader:
         if checked.format in LEGACY_FORMATS:
             self.add("FILE_LEGACY_FORMAT", format=LEGACY_FORMATS[checked.format])
         try:
-            self.unpacked = checked.unpacked or self.data
+            self.unpacked = checked.unpacked or (xls_formats.for_parser(self.data) if checked.format == "xls" else self.data)
             self.book = CalamineWorkbook.from_filelike(io.BytesIO(self.unpacked))
         except Exception as exc:  # calamine's own errors (ZipError, XmlError, PasswordError…)
             self.add("FILE_CORRUPT", reason=type(exc).__name__)

@@ -54,6 +54,7 @@ OLD_COUNTS = {"tong_so_cbccvc": 3, "so_cbcc_su_dung_may_tinh": 5, "tong_so_may_t
 
 # (file name, agency code, program, edit, arguments)
 FIXTURES: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
+    ("gnumeric-biff8-number-formats-SKHDT.xls", "SKHDT", "gnumeric", "biff8", {}),
     ("libreoffice-duplicate-sheet-renamed-SNNPTNT.xlsx", "SNNPTNT", "libreoffice", "duplicate_sheet",
      {"copy": OLD, "copy_cells": "old", "rename": NEW}),
     ("libreoffice-duplicate-sheet-renamed-STS.xls", "STS", "libreoffice", "duplicate_sheet",
