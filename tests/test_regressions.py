@@ -25,6 +25,9 @@ ACCEPTED = ("accepted", "accepted_with_warnings")
 OUTCOMES: dict[str, tuple[bool, str | None]] = {
     # gnumeric numbers its custom formats from 50 ('0.0', '#,##0.0'): ids calamine takes for East Asian dates
     "gnumeric-biff8-number-formats-SKHDT.xls": (True, None),
+    # Excel 5.0/95 with the Vietnamese code page holds the text: read; with the Western one it lost it: refused
+    "gnumeric-excel95-cp1258-SNV.xls": (True, "FILE_LEGACY_FORMAT"),
+    "gnumeric-excel95-cp1252-STP.xls": (False, "FILE_EXCEL95_TEXT_LOST"),
     # last year's copy beside this year's sheet, neither named as the form's: which is the return cannot be told
     "libreoffice-duplicate-sheet-renamed-SNNPTNT.xlsx": (False, "LAYOUT_SHEET_AMBIGUOUS"),
     "libreoffice-duplicate-sheet-renamed-STS.xls": (False, "LAYOUT_SHEET_AMBIGUOUS"),
@@ -86,7 +89,7 @@ def test_what_reaches_the_exports(run, name):
     accepted, code = OUTCOMES[name]
     entry, result = EXPECTED[name], results[name]
     agency = entry["agency_code"]
-    assert result.agency == agency
+    assert result.agency in (agency, None)  # a file the preflight refuses is not opened: no agency yet
     if code is not None:
         assert code in [i.code for i in result.issues]
     if not accepted:
@@ -94,6 +97,7 @@ def test_what_reaches_the_exports(run, name):
         assert agency not in indicators and agency not in projects  # nothing of a refused return is counted
         return
     assert result.status in ACCEPTED, [i.message("en") for i in result.issues if i.severity is Severity.ERROR]
+    assert result.agency == agency
     row = indicators[agency]
     wrong = {k: (row[k], v) for k, v in entry["values"].items() if not _same(v, row[k])}
     assert wrong == {}

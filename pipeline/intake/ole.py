@@ -8,6 +8,7 @@ one. The preflight uses it to decide what an OLE file is; the reader, for what c
 from __future__ import annotations
 
 import struct
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ _NOSTREAM = 0xFFFFFFFF
 FILEPASS = 0x002F
 BIFF_EOF = 0x000A
 _BIFF8_BOF = b"\x09\x08"  # the BOF record id (0x0809) as its first two bytes: BIFF5–8 substreams
+BIFF8_VERSION = 0x0600  # the version in a BOF record: 0x0600 Excel 97–2003 (BIFF8), 0x0500 Excel 5.0/95 (BIFF5/7)
 _BOUNDSHEET, _ROW = 0x0085, 0x0208
 _ROW_HIDDEN = 0x20  # fDyZero, in the low byte of a ROW record's flags
 _OLE_MAX_ENTRIES = 10_000  # a workbook has ~10 directory entries; far more is a crafted file
@@ -56,7 +58,8 @@ def xls_hidden_rows(stream: bytes, sheet: str) -> set[int]:
     """The Excel row numbers a sheet of an .xls hides, given its Workbook stream (xls_workbook_stream): its
     ROW records with fDyZero set. The globals' BOUNDSHEET records (BIFF8 names: ShortXLUnicodeString, 8-bit or
     UTF-16) say where each sheet's start."""
-    start = next((at for at, name in _biff_sheets(stream) if name == sheet), None)
+    wanted = unicodedata.normalize("NFC", sheet)  # calamine gives an Excel 5.0/95 name as decoded: decomposed
+    start = next((at for at, name in _biff_sheets(stream) if name == wanted), None)
     hidden: set[int] = set()
     if start is None or stream[start : start + 2] != _BIFF8_BOF:
         return hidden
@@ -69,16 +72,23 @@ def xls_hidden_rows(stream: bytes, sheet: str) -> set[int]:
 
 
 def _biff_sheets(stream: bytes) -> list[tuple[int, str]]:
-    """(offset of its BOF record, name) of each sheet, from the globals substream."""
-    sheets = []
+    """(offset of its BOF record, name) of each sheet, from the globals substream. BIFF8 names are
+    ShortXLUnicodeStrings (8-bit or UTF-16); Excel 5.0/95's are 8-bit, in the workbook's code page (the reader
+    only opens those in windows-1258, see the preflight)."""
+    sheets: list[tuple[int, str]] = []
     if stream[:2] != _BIFF8_BOF:
         return sheets
+    biff8 = int.from_bytes(stream[4:6], "little") >= BIFF8_VERSION
     for record, payload in biff_records(stream, 0):
-        if record == _BOUNDSHEET and len(payload) >= 8:
-            count, wide = payload[6], payload[7] & 1
-            raw = bytes(payload[8 : 8 + count * (2 if wide else 1)])
-            sheets.append((int.from_bytes(payload[:4], "little"),
-                           raw.decode("utf-16-le" if wide else "latin-1", "replace")))
+        if record == _BOUNDSHEET and len(payload) >= 7:
+            count = payload[6]
+            if biff8 and len(payload) >= 8:
+                wide = payload[7] & 1
+                raw = bytes(payload[8 : 8 + count * (2 if wide else 1)])
+                name = raw.decode("utf-16-le" if wide else "latin-1", "replace")
+            else:
+                name = unicodedata.normalize("NFC", bytes(payload[7 : 7 + count]).decode("cp1258", "replace"))
+            sheets.append((int.from_bytes(payload[:4], "little"), name))
         elif record == BIFF_EOF or sheets:  # they stand together, before the shared strings
             break
     return sheets

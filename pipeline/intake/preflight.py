@@ -85,6 +85,8 @@ class Preflight:
     # An .xlsx sheet part, an .ods table or an .xls sheet's ROW record hides rows: the reader then says which
     # of them hold the form's inputs (calamine does not tell hidden rows apart).
     hidden_rows: bool = field(default=False, compare=False)
+    # An .xls in the Excel 5.0/95 format (BIFF5/7) with the Vietnamese code page: read, and said so.
+    excel95: bool = field(default=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -151,6 +153,7 @@ class _Findings:
     issues: list[Issue] = field(default_factory=list)
     unpacked: bytes | None = None
     hidden_rows: bool = False
+    excel95: bool = False
 
     def add(self, code: str, **context: object) -> None:
         if "kind" in context:  # the kind of file is shown to agencies: say it in their language too
@@ -164,7 +167,7 @@ class _Findings:
 
     def result(self) -> Preflight:
         return Preflight(self.format, self.skip, tuple(self.issues), self.has_macros, self.unpacked,
-                         self.hidden_rows)
+                         self.hidden_rows, self.excel95)
 
 
 def _run_checks(data: bytes, found: _Findings, limits: Limits) -> None:
@@ -856,11 +859,30 @@ def _ole_kind(streams: dict[str, ole.OleEntry], storages: set[str]) -> str:
 
 
 
+_CODEPAGE = 0x0042
+_VIETNAMESE_CODEPAGE = 1258  # windows-1258: the one 8-bit code page an Excel 5.0/95 file holds Vietnamese in
+
+
 def _check_biff_head(head: bytes, found: _Findings) -> None:
     if len(head) < 4 or struct.unpack_from("<H", head)[0] not in _BIFF_BOF:
         found.stop("FILE_CORRUPT", reason="xls")
-    for record, _ in itertools.islice(ole.biff_records(head), _BIFF_SCAN_RECORDS):
+    codepage = None
+    for record, payload in itertools.islice(ole.biff_records(head), _BIFF_SCAN_RECORDS):
         if record == ole.FILEPASS:  # the workbook is encrypted with an open password
             found.stop("FILE_ENCRYPTED")
+        if record == _CODEPAGE and len(payload) >= 2:
+            codepage = int.from_bytes(payload[:2], "little")
         if record == ole.BIFF_EOF:
-            return
+            break
+    if len(head) >= 6 and struct.unpack_from("<H", head, 4)[0] < ole.BIFF8_VERSION:
+        _check_excel95(codepage, found)
+
+
+def _check_excel95(codepage: int | None, found: _Findings) -> None:
+    """Excel 5.0/95 (BIFF5/7) keeps text in one 8-bit code page, not in Unicode. Saved with the Vietnamese
+    one (a Vietnamese Windows' Excel, gnumeric told so) it holds the form's text and is read; saved with any
+    other (a Western Windows' Excel, gnumeric's default) the accented letters were replaced by '?' on saving,
+    the labels and names cannot be read back, and the agency must save its original again."""
+    if codepage != _VIETNAMESE_CODEPAGE:
+        found.stop("FILE_EXCEL95_TEXT_LOST", codepage=str(codepage or "—"))
+    found.excel95 = True

@@ -81,6 +81,7 @@ MIN_LABEL_SHARE = 0.5  # share of a sheet's labels (or header labels) that ident
 TOTAL_WORDS = ("Tổng cộng", "Cộng", "Tổng số")  # totals-row labels agencies use (domain brief §4.1)
 TOTAL_LABEL_MAX = 40  # longer texts in the first columns are project names, never a totals label
 LEGACY_FORMATS = {"xls": ".xls (Excel 97–2003)", "ods": ".ods (OpenDocument)"}
+EXCEL95_FORMAT = ".xls (Excel 5.0/95)"
 OOXML_FORMATS = ("xlsx", "xlsm")
 NOT_SHOWN = "—"  # stands for a value that is blank or cannot be computed, in messages
 _NUMBER_OPTIONS = {"int": {"integer": True}, "dec": {}, "money": {}, "pct": {"percent": True}}
@@ -302,7 +303,7 @@ class _Reader:
         if checked.skip or not checked.ok:
             return
         if checked.format in LEGACY_FORMATS:
-            self.add("FILE_LEGACY_FORMAT", format=LEGACY_FORMATS[checked.format])
+            self.add("FILE_LEGACY_FORMAT", format=EXCEL95_FORMAT if checked.excel95 else LEGACY_FORMATS[checked.format])
         try:
             self.unpacked = checked.unpacked or (xls_formats.for_parser(self.data) if checked.format == "xls" else self.data)
             self.book = CalamineWorkbook.from_filelike(io.BytesIO(self.unpacked))

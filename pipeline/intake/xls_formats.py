@@ -20,7 +20,6 @@ import struct
 from pipeline.intake import ole
 
 _BOF, _FORMAT, _XF = 0x0809, 0x041E, 0x00E0
-_BIFF8 = 0x0600  # the BOF record's version: BIFF8 (Excel 97–2003); 0x0500 is BIFF5 (Excel 5.0/95)
 _DATE_IDS = frozenset((*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)))  # dates by id alone
 _FIRST_CUSTOM = 164  # where Excel's own ids for a workbook's formats start
 
@@ -54,7 +53,7 @@ def renumbered(stream: bytes) -> list[tuple[int, int]]:
     biff8 = True
     for record, at, payload in ole.biff_records_at(stream):
         if record == _BOF and at == 0 and len(payload) >= 2:
-            biff8 = int.from_bytes(payload[:2], "little") >= _BIFF8
+            biff8 = int.from_bytes(payload[:2], "little") >= ole.BIFF8_VERSION
         elif record == _FORMAT and len(payload) >= 3:
             formats[int.from_bytes(payload[:2], "little")] = (at + 4, _format_text(payload, biff8))
         elif record == _XF and len(payload) >= 4:

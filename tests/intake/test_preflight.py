@@ -679,6 +679,27 @@ def test_an_xls_sheet_hiding_rows_is_flagged_for_the_reader() -> None:
     assert ole.xls_workbook_stream(b"not an OLE file") == b""
 
 
+REGRESSIONS = Path(__file__).parents[1] / "data" / "regressions"
+
+
+def test_excel95_files_are_read_only_with_the_vietnamese_code_page() -> None:
+    """Excel 5.0/95 (BIFF5/7, saved by gnumeric): text in one 8-bit code page. With windows-1258 it is the
+    form's text; with 1252 the accented letters became '?' when saving, and the file is refused, saying why."""
+    vietnamese = check_file((REGRESSIONS / "gnumeric-excel95-cp1258-SNV.xls").read_bytes(), "SNV.xls")
+    assert vietnamese.ok and vietnamese.format == "xls" and vietnamese.excel95
+    western = check_file((REGRESSIONS / "gnumeric-excel95-cp1252-STP.xls").read_bytes(), "STP.xls")
+    assert codes(western) == ["FILE_EXCEL95_TEXT_LOST"] and only_error(western) == {"codepage": "1252"}
+    assert western.format == "xls" and not western.ok
+    assert "Excel 97–2003 (.xls)" in western.issues[0].message("vi") and "5.0/95" in western.issues[0].message("en")
+    assert not check_file((RETURNED / "excel2003-STC.xls").read_bytes(), "STC.xls").excel95
+
+
+def test_excel95_sheet_names_are_decoded_in_their_code_page() -> None:
+    stream = ole.xls_workbook_stream((REGRESSIONS / "gnumeric-excel95-cp1258-SNV.xls").read_bytes())
+    assert [name for _, name in ole._biff_sheets(stream)] == [
+        "Hướng dẫn", "Thông tin chung", "Hiện trạng", "Kế hoạch", "Dự án", "_meta", "_lists"]
+
+
 @given(st.lists(st.sampled_from([b"<", b"?", b">", b"!", b"-", b"--", b"<?", b"?>", b"<!--", b"-->", b" ", b"x", b"\n"]),
                 max_size=30).map(b"".join))
 def test_the_prolog_regex_means_up_to_the_first_end_marker(markup: bytes) -> None:

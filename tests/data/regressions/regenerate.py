@@ -55,6 +55,8 @@ OLD_COUNTS = {"tong_so_cbccvc": 3, "so_cbcc_su_dung_may_tinh": 5, "tong_so_may_t
 # (file name, agency code, program, edit, arguments)
 FIXTURES: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("gnumeric-biff8-number-formats-SKHDT.xls", "SKHDT", "gnumeric", "biff8", {}),
+    ("gnumeric-excel95-cp1258-SNV.xls", "SNV", "gnumeric", "biff7", {"language": "vi"}),
+    ("gnumeric-excel95-cp1252-STP.xls", "STP", "gnumeric", "biff7", {}),
     ("libreoffice-duplicate-sheet-renamed-SNNPTNT.xlsx", "SNNPTNT", "libreoffice", "duplicate_sheet",
      {"copy": OLD, "copy_cells": "old", "rename": NEW}),
     ("libreoffice-duplicate-sheet-renamed-STS.xls", "STS", "libreoffice", "duplicate_sheet",
