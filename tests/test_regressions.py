@@ -28,6 +28,9 @@ OUTCOMES: dict[str, tuple[bool, str | None]] = {
     # Excel 5.0/95 with the Vietnamese code page holds the text: read; with the Western one it lost it: refused
     "gnumeric-excel95-cp1258-SNV.xls": (True, "FILE_LEGACY_FORMAT"),
     "gnumeric-excel95-cp1252-STP.xls": (False, "FILE_EXCEL95_TEXT_LOST"),
+    # a deleted row makes LibreOffice declare the sheet down to row 1,048,576: not a bomb
+    "libreoffice-deleted-table-row-SCN.xlsx": (True, None),
+    "libreoffice-deleted-spacer-row-STMDL.xlsx": (True, None),
     # last year's copy beside this year's sheet, neither named as the form's: which is the return cannot be told
     "libreoffice-duplicate-sheet-renamed-SNNPTNT.xlsx": (False, "LAYOUT_SHEET_AMBIGUOUS"),
     "libreoffice-duplicate-sheet-renamed-STS.xls": (False, "LAYOUT_SHEET_AMBIGUOUS"),

@@ -575,7 +575,9 @@ def _verify_members(parts: Iterable[_Part], found: _Findings, limits: Limits) ->
         head, produced, whole = _stream_member(part, budget, found)
         budget -= produced
         if part.key.endswith(_XML_SUFFIXES) or _looks_like_xml(head):
-            _check_xml_head(part, head, found, limits)
+            oversized = _check_xml_head(part, head, found, limits)
+            if oversized is not None:
+                _check_cells(part, whole if whole is not None else _inflated(part), oversized, found, limits)
         if unpacked is not None and whole is not None:
             if part.key.startswith("xl/worksheets/") and b'hidden="' in whole:  # the regex only where it may match
                 found.hidden_rows |= _HIDDEN_ROW.search(whole) is not None
@@ -757,12 +759,20 @@ def _looks_like_xml(head: bytes) -> bool:
     return start.startswith(b"<")
 
 
-def _check_xml_head(part: _Part, head: bytes, found: _Findings, limits: Limits) -> None:
+def _check_xml_head(part: _Part, head: bytes, found: _Findings, limits: Limits) -> _Dimension | None:
+    """Entities are refused; an oversized <dimension> is returned, for the part's own cells to be judged."""
     markup = _ascii_markup(head)
     complete = part.info.file_size <= len(head)
     if _declares_entities(markup, complete):
         found.stop("FILE_XML_ENTITIES", part=part.info.filename)
-    _check_dimension(markup, part.info.filename, found, limits)  # any part: a sheet may be renamed
+    oversized = _check_dimension(markup, limits)  # any part: a sheet may be renamed
+    if oversized is not None and _is_utf16(head):  # no spreadsheet program writes it: not looked at further
+        found.stop("FILE_DIMENSION_BOMB", sheet=part.info.filename, ref=oversized.ref)
+    return oversized
+
+
+def _is_utf16(head: bytes) -> bool:
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<"))
 
 
 def _ascii_markup(head: bytes) -> bytes:
@@ -789,20 +799,74 @@ def _declares_entities(markup: bytes, complete: bool) -> bool:
     return rest.startswith(b"<!")  # <!DOCTYPE, <!ENTITY, in any spelling
 
 
-def _check_dimension(markup: bytes, part_name: str, found: _Findings, limits: Limits) -> None:
+@dataclass(frozen=True, slots=True)
+class _Dimension:
+    ref: str  # as the part declares it
+    last_row: int
+    last_col: int
+
+
+def _check_dimension(markup: bytes, limits: Limits) -> _Dimension | None:
     """The <dimension> decides how much openpyxl and pandas allocate (notes §0.2: a 1.6 KB file declaring
-    A1:XFD1048576 drove pandas to MemoryError). A ref that does not parse is left to the reader."""
+    A1:XFD1048576 drove pandas to MemoryError). An oversized one is returned, to be judged on the part's own
+    rows and cells (_check_cells); a ref that does not parse is left to the reader."""
     at = markup.find(b"dimension")  # a plain search first: the regex alone is slow over 4 KB of markup
     match = _DIMENSION.search(markup, max(0, at - 40)) if at >= 0 else None
     text = match.group(1).decode("latin-1").strip() if match else ""
     ref = _REF.fullmatch(text)
     if not ref:
-        return
+        return None
     col1, row1 = _column_number(ref.group(1)), int(ref.group(2))
     col2, row2 = _column_number(ref.group(3) or ref.group(1)), int(ref.group(4) or ref.group(2))
     rows, cols = abs(row2 - row1) + 1, abs(col2 - col1) + 1
     if rows > limits.max_rows or rows * cols > limits.max_dimension_cells:
-        found.stop("FILE_DIMENSION_BOMB", sheet=part_name, ref=text)
+        return _Dimension(text, max(row1, row2), max(col1, col2))
+    return None
+
+
+_ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row\b([^>]*)>")
+_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c\b([^>]*?)(/?)>")  # group 2: "/" for a cell without content
+_CELL_REF = re.compile(rb"\sr\s*=\s*[\"']\$?([A-Za-z]{0,3})\$?(\d{1,7})[\"']")
+
+
+def _check_cells(part: _Part, data: bytes, declared: _Dimension, found: _Findings, limits: Limits) -> None:
+    """A dimension alone is not a bomb. LibreOffice, once a row of a sheet was deleted, writes an empty last row
+    (r="1048576") and declares the sheet down to it: what a parser allocates is the area its cells with content
+    span, and that is judged here, with the count of rows and cells, under the same limits. A dimension no row
+    or cell of the part reaches is a lie told to readers that trust it, and is refused as before; so is a part
+    whose rows or cells do not say where they are (every spreadsheet program writes r="…")."""
+    last_row = rows = 0
+    for tag in _ROW_TAG.finditer(data):
+        where = _CELL_REF.search(tag.group(1))
+        if where is None:
+            found.stop("FILE_DIMENSION_BOMB", sheet=part.info.filename, ref=declared.ref)
+        rows += 1
+        last_row = max(last_row, int(where.group(2)))
+    cells = last_col = 0
+    top, bottom, left, right = math.inf, 0, math.inf, 0  # the area of the cells holding something
+    for tag in _CELL_TAG.finditer(data):
+        where = _CELL_REF.search(tag.group(1))
+        if where is None or not where.group(1):
+            found.stop("FILE_DIMENSION_BOMB", sheet=part.info.filename, ref=declared.ref)
+        cells += 1
+        row, col = int(where.group(2)), _column_number(where.group(1).decode("ascii"))
+        last_col = max(last_col, col)
+        if not tag.group(2):
+            top, bottom, left, right = min(top, row), max(bottom, row), min(left, col), max(right, col)
+    span_rows = bottom - top + 1 if bottom else 0
+    span = span_rows * (right - left + 1) if bottom else 0
+    if (declared.last_row > last_row or declared.last_col > last_col or rows > limits.max_rows
+            or cells > limits.max_dimension_cells or span_rows > limits.max_rows
+            or span > limits.max_dimension_cells):
+        found.stop("FILE_DIMENSION_BOMB", sheet=part.info.filename, ref=declared.ref)
+
+
+def _inflated(part: _Part) -> bytes:
+    """A member's data, whole: for the rare large part whose cells must be looked at. Its declared size was
+    checked against the limits and its data against the declared size and CRC on the way here."""
+    if part.info.compress_type == zipfile.ZIP_STORED:
+        return bytes(part.data)
+    return zlib.decompressobj(-zlib.MAX_WBITS).decompress(part.data, part.info.file_size)
 
 
 def _column_number(letters: str) -> int:

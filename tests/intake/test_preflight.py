@@ -25,6 +25,7 @@ from pipeline.intake.preflight import DEFAULT_LIMITS, Limits, Preflight, check_f
 from pipeline.issues import CATALOGUE, Severity
 
 RETURNED = Path(__file__).parents[1] / "data" / "returned"
+REGRESSIONS = Path(__file__).parents[1] / "data" / "regressions"
 
 # --------------------------------------------------------------------------------------------------
 # Helpers
@@ -367,6 +368,48 @@ def test_dimension_limits(ref: bytes, ok: bool) -> None:
     assert codes(result) == ([] if ok else ["FILE_DIMENSION_BOMB"])
 
 
+def _declared_down_to_the_last_row(ref: bytes, last_rows: bytes) -> bytes:
+    """The real little workbook's first sheet declaring `ref`, with `last_rows` added at the end of its data."""
+    sheet = h.read_member(h.dimension_bomb(ref), "xl/worksheets/sheet1.xml")
+    sheet = sheet.replace(b"</sheetData>", last_rows + b"</sheetData>", 1)
+    return h.rebuild(h.real_xlsx(), replace={"xl/worksheets/sheet1.xml": sheet})
+
+
+@pytest.mark.parametrize(
+    ("ref", "last_rows", "ok"),
+    [
+        # LibreOffice after a row was deleted: an empty last row, the sheet declared down to it
+        (b"A1:E1048576", b'<row r="1048576" customFormat="false" ht="12.8"></row>', True),
+        (b"A1:E1048576", b'<row r="1048576"><c r="E1048576" s="1"/></row>', True),  # formatted, empty
+        # a real bomb: content at the far end (calamine would allocate the rows in between)
+        (b"A1:E1048576", b'<row r="1048576"><c r="E1048576"><v>1</v></c></row>', False),
+        (b"A1:XFD1000", b'<row r="1000"><c r="XFD1000" t="inlineStr"><is><t>x</t></is></c></row>', False),
+        # the declared area reached by no row or cell: a lie, refused as before
+        (b"A1:XFD1048576", b'<row r="1048576"></row>', False),
+        (b"A1:E1048576", b'<row r="90000"></row>', False),
+        # rows or cells that do not say where they are
+        (b"A1:E1048576", b'<row r="1048576"></row><row><c><v>1</v></c></row>', False),
+    ],
+    ids=["libreoffice-empty-row", "formatted-blank", "value-far-down", "value-far-right", "grid-not-reached",
+         "rows-not-reached", "no-references"],
+)
+def test_an_oversized_dimension_is_judged_on_the_sheets_own_cells(ref: bytes, last_rows: bytes, ok: bool) -> None:
+    result = check_file(_declared_down_to_the_last_row(ref, last_rows), "bao_cao.xlsx")
+    assert result.ok is ok
+    assert codes(result) == ([] if ok else ["FILE_DIMENSION_BOMB"])
+    if not ok:
+        assert only_error(result) == {"sheet": "xl/worksheets/sheet1.xml", "ref": ref.decode()}
+
+
+@pytest.mark.parametrize("name", ["libreoffice-deleted-table-row-SCN.xlsx", "libreoffice-deleted-spacer-row-STMDL.xlsx"])
+def test_sheets_libreoffice_declares_down_to_the_last_row_are_read(name: str) -> None:
+    data = (REGRESSIONS / name).read_bytes()
+    assert re.search(rb'<dimension ref="A1:[A-Z]+1048576"/>', b"".join(
+        h.read_member(data, n) for n in zipfile.ZipFile(io.BytesIO(data)).namelist() if n.startswith("xl/worksheets/")))
+    result = check_file(data, name)
+    assert result.ok and result.issues == () and result.unpacked is not None
+
+
 def test_dimension_limits_are_configurable() -> None:
     result = check_file(h.real_xlsx(), "bao_cao.xlsx", limits=Limits(max_dimension_cells=100))
     assert codes(result) == ["FILE_DIMENSION_BOMB"]
@@ -677,9 +720,6 @@ def test_an_xls_sheet_hiding_rows_is_flagged_for_the_reader() -> None:
     assert not check_file(shown, "bao_cao.xls").hidden_rows
     assert ole.xls_workbook_stream(shown)[:2] == b"\x09\x08"  # the BIFF8 BOF record
     assert ole.xls_workbook_stream(b"not an OLE file") == b""
-
-
-REGRESSIONS = Path(__file__).parents[1] / "data" / "regressions"
 
 
 def test_excel95_files_are_read_only_with_the_vietnamese_code_page() -> None:

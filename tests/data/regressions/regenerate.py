@@ -57,6 +57,8 @@ FIXTURES: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("gnumeric-biff8-number-formats-SKHDT.xls", "SKHDT", "gnumeric", "biff8", {}),
     ("gnumeric-excel95-cp1258-SNV.xls", "SNV", "gnumeric", "biff7", {"language": "vi"}),
     ("gnumeric-excel95-cp1252-STP.xls", "STP", "gnumeric", "biff7", {}),
+    ("libreoffice-deleted-table-row-SCN.xlsx", "SCN", "libreoffice", "delete_row", {"sheet": TABLE, "row": 30}),
+    ("libreoffice-deleted-spacer-row-STMDL.xlsx", "STMDL", "libreoffice", "delete_row", {"sheet": SHEET, "row": 4}),
     ("libreoffice-duplicate-sheet-renamed-SNNPTNT.xlsx", "SNNPTNT", "libreoffice", "duplicate_sheet",
      {"copy": OLD, "copy_cells": "old", "rename": NEW}),
     ("libreoffice-duplicate-sheet-renamed-STS.xls", "STS", "libreoffice", "duplicate_sheet",
