@@ -375,14 +375,14 @@ class _Reader:
         by_key = {_sheet_key(n): n for n in names}
         named = {plan.id: by_key.get(_sheet_key(plan.name)) for plan in self.plan.sheets}
         spare = [n for n in names if n not in named.values() and not _is_service_sheet(n)]
+        # beside a sheet of the form's name, only sheets an agency added are looked at: a normal return has none
+        added = [n for n in spare if _sheet_key(n) != _sheet_key(INSTRUCTIONS_SHEET)]
         taken: set[str] = set()
         for plan in self.plan.sheets:
             name = named[plan.id]
             if name is not None:
                 taken.add(name)
                 self.found[plan.id] = _Found(plan, name, self.sheet_rows(name, plan))
-                # only sheets an agency added are looked at: a normal return has none, and costs nothing more
-                added = [n for n in spare if _sheet_key(n) != _sheet_key(INSTRUCTIONS_SHEET)]
                 copies = [n for n in self.lookalikes(plan, added) if self.figures_differ(plan, name, n)]
                 if copies:
                     self.add("LAYOUT_SHEET_COPY", sheet=name, expected=plan.name, others=_quoted(copies))
