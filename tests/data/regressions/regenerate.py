@@ -82,10 +82,9 @@ FIXTURES: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
 def old_cells(spec: Any, values: dict[str, Any], which: str) -> dict[str, Any]:
     """A1 → value of last year's figures on the old copy."""
     layout = layout_for(spec)
-    if which == "old_project":  # the first project's total and its local-budget share, a year earlier
+    if which == "old_project":  # last year's list: its first project was another one
         table = layout.table
-        row = table.first_row
-        return {table.cell(row, "ten_du_an"): "Dự án năm trước"}
+        return {table.cell(table.first_row, "ten_du_an"): "Dự án năm trước"}
     return {layout.cells[f].a1: max(0, values[f] - less) for f, less in OLD_COUNTS.items()
             if isinstance(values.get(f), int)}
 
