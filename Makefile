@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := outputs/demo
 
-.PHONY: demo test lint bench bench-read bench-validate clean
+.PHONY: demo serve test lint bench bench-read bench-validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,13 @@ $(STAMP): pyproject.toml
 # `ictplan demo` does it all (so it works without make, on Windows); this target only calls it.
 demo: $(STAMP)
 	$(PY) -m pipeline demo --out $(DEMO)
+
+# The department's desk in a browser on the demo's round (made first if it is not there): http://127.0.0.1:8000
+serve: $(STAMP) $(DEMO)/ledger.sqlite
+	$(PY) -m pipeline serve --inbox $(DEMO)/inbox --out $(DEMO) --db $(DEMO)/ledger.sqlite
+
+$(DEMO)/ledger.sqlite:
+	$(MAKE) demo
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -421,6 +421,47 @@ def _totals_text(state: Any, lang: str) -> str:
     return text
 
 
+@cli.command()
+@click.option("--inbox", "inbox_dir", type=click.Path(file_okay=False), default="inbox", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS), show_default=True)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="Ledger file (default: <out>/ledger.sqlite).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on; any other than this PC's own needs the staff password.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--set-password", is_flag=True, help="Set the staff password (asked twice), then stop.")
+@common_options
+def serve(inbox_dir: str, out_dir: str, db_path: str | None, host: str, port: int, set_password: bool, lang: str,
+          spec_path: str | None, registry_path: str | None) -> None:
+    """Serve the department's desk in a browser: status board, upload, self-check, consolidation.
+
+    Example: ictplan serve --inbox inbox --out outputs   (then open http://127.0.0.1:8000)
+    """
+    from pipeline.run import Paths
+    from pipeline.web.messages import word
+    from pipeline.web.server import ServeError, make_app, password_path, serve_app
+
+    paths = Paths(Path(inbox_dir), Path(out_dir), Path(db_path) if db_path else Path(out_dir) / "ledger.sqlite")
+    if set_password:
+        from pipeline.web.security import PasswordError, store_password
+
+        password = click.prompt(word("serve.password", lang), hide_input=True, confirmation_prompt=True)
+        try:
+            store_password(password_path(paths.db), password)
+        except PasswordError as err:
+            raise click.BadParameter(word("serve.password_short", lang, minimum=err.minimum)) from None
+        click.echo(word("serve.password_set", lang, path=password_path(paths.db)))
+        return
+    s = Settings(lang, spec_path, registry_path)
+    try:
+        app = make_app(s.spec, s.registry, paths, host=host, lang=lang)
+    except ServeError:
+        raise click.UsageError(word("serve.needs_password", lang, host=host)) from None
+    click.echo(word("serve.started", lang, url=f"http://{'[' + host + ']' if ':' in host else host}:{port}/",
+                 inbox=paths.inbox, out=paths.out))
+    serve_app(app, host, port)
+
+
 def main() -> None:
     """The `ictplan` command. Once a command is done and its output flushed, the process ends without the
     interpreter's teardown: freeing every object and unloading pandas and numpy takes ~0.3 s after a large

@@ -1,0 +1,484 @@
+"""The desk's pages: Starlette routes rendering Jinja2 templates, every action a call on `Desk`.
+
+Server-rendered HTML, one stylesheet, no script: the consolidation's progress page refreshes itself with a
+meta refresh, and a file input takes dropped files as it is (it is styled as the drop zone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline.i18n import LANGS
+from pipeline.web import security
+from pipeline.web.desk import Desk, Upload
+from pipeline.web.messages import word
+
+HERE = Path(__file__).parent
+MiB = 1024 * 1024
+MAX_FILES = 50  # files in one upload: a round is 41 returns
+MAX_FILE_BYTES = 25 * MiB  # the preflight's own ceiling for one return
+MAX_BODY_BYTES = 100 * MiB  # one request, all files together
+LANG_COOKIE = "ictplan_lang"
+PUBLIC_PATHS = ("/self-check", "/login", "/static/")  # open to agencies when the desk serves the network
+
+
+@dataclass
+class Config:
+    """How the desk is served: on this PC only, or on the network behind the staff password."""
+
+    lang: str = "vi"
+    login_required: bool = False
+    password: dict[str, Any] | None = None  # the stored hash (security.load_password)
+    hosts: set[str] = field(default_factory=set)  # Host header names accepted (without port)
+    today: dt.date | None = None  # for the days to the deadline; None: the real date
+
+
+def build_app(desk: Desk, config: Config) -> Starlette:
+    pages = Pages(desk, config)
+    routes = [
+        Route("/", pages.board),
+        Route("/api/board", pages.board_json),
+        Route("/upload", pages.upload_form),
+        Route("/upload", pages.upload, methods=["POST"]),
+        Route("/self-check", pages.self_check_form),
+        Route("/self-check", pages.self_check, methods=["POST"]),
+        Route("/self-check/{token}/{index:int}", pages.self_check_feedback),
+        Route("/consolidate", pages.consolidate, methods=["POST"]),
+        Route("/consolidate/{job}", pages.job),
+        Route("/outputs", pages.outputs),
+        Route("/files/{path:path}", pages.download),
+        Route("/return/{id:int}", pages.return_page),
+        Route("/login", pages.login_form),
+        Route("/login", pages.login, methods=["POST"]),
+        Route("/logout", pages.logout, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.error})
+    return Guard(app, pages)  # type: ignore[return-value]
+
+
+class Guard:
+    """Around every request: the Host header, the body's size, the staff login, the CSRF cookie, the
+    language, and the security headers on every answer."""
+
+    def __init__(self, app: ASGIApp, pages: Pages) -> None:
+        self.app, self.pages = app, pages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        config = self.pages.config
+        state = scope.setdefault("state", {})
+        lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or config.lang
+        state["lang"] = lang if lang in LANGS else config.lang
+        state["csrf"] = request.cookies.get(security.CSRF_COOKIE) or security.new_csrf_token()
+        state["staff"] = not config.login_required or self.pages.sessions.valid(
+            request.cookies.get(security.SESSION_COOKIE))
+        cookies = []
+        if request.cookies.get(security.CSRF_COOKIE) != state["csrf"]:
+            cookies.append(_cookie(security.CSRF_COOKIE, state["csrf"]))
+        if request.query_params.get("lang") in LANGS:
+            cookies.append(_cookie(LANG_COOKIE, state["lang"], http_only=False))
+
+        async def send_guarded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() not in {h.encode() for h in security.HEADERS}]
+                headers += [(k.encode(), v.encode()) for k, v in security.HEADERS.items()]
+                headers += [(b"set-cookie", c.encode("latin-1")) for c in cookies]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        refusal = self.refusal(request, state)
+        if refusal is not None:
+            await refusal(scope, receive, send_guarded)
+            return
+        await self.app(scope, _limited(receive, MAX_BODY_BYTES), send_guarded)
+
+    def refusal(self, request: Request, state: dict[str, Any]) -> Response | None:
+        config, lang, path = self.pages.config, state["lang"], request.url.path
+        host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]").lower()
+        if config.hosts and host not in config.hosts:
+            return self.pages.message(request, word("error.host", lang), 421)
+        if request.method == "POST":
+            if not security.origin_ok(request.headers.get("origin"), request.headers.get("host")):
+                return self.pages.message(request, word("error.csrf", lang), 403)
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+                return self.pages.message(request, word("upload.body_too_large", lang,
+                                                        mb=MAX_BODY_BYTES // MiB), 413)
+        if not state["staff"] and not path.startswith(PUBLIC_PATHS):
+            return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+        return None
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """The request body, cut off past `limit` bytes (a body sent without Content-Length, or lying about it)."""
+    seen = 0
+
+    async def limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413)
+        return message
+
+    return limited
+
+
+def _cookie(name: str, value: str, *, http_only: bool = True) -> str:
+    return f"{name}={value}; Path=/; SameSite=Strict" + ("; HttpOnly" if http_only else "")
+
+
+class Pages:
+    def __init__(self, desk: Desk, config: Config) -> None:
+        self.desk, self.config = desk, config
+        self.sessions = security.Sessions()
+        self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
+                               trim_blocks=True, lstrip_blocks=True)
+        self.env.filters.update(number=vi_number, when=_when, quote=quote, what=_what)
+
+    # --- rendering ---------------------------------------------------------------------------------------
+    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = request.state.lang
+        other = "en" if lang == "vi" else "vi"
+        html = self.env.get_template(template).render(
+            request=request, lang=lang, other_lang=other, csrf=request.state.csrf, staff=request.state.staff,
+            login_required=self.config.login_required, w=lambda key, **p: word(key, lang, **p),
+            here=request.url.path, **context)
+        return HTMLResponse(html, status_code=status)
+
+    def message(self, request: Request, text: str, status: int) -> HTMLResponse:
+        return self.render(request, "message.html", status=status, text=text)
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 500)
+        lang = request.state.lang
+        if status == 413:
+            return self.message(request, word("upload.body_too_large", lang, mb=MAX_BODY_BYTES // MiB), 413)
+        if status == 404:
+            return self.message(request, word("error.not_found", lang), 404)
+        if status == 403:
+            return self.message(request, word("error.csrf", lang), 403)
+        return self.message(request, str(getattr(exc, "detail", "")), status)
+
+    async def form(self, request: Request) -> Any:
+        """The POSTed form, within the limits, after its CSRF token is checked (HTTPException otherwise)."""
+        from starlette.formparsers import MultiPartException
+
+        lang = request.state.lang
+        try:
+            form = await request.form(max_files=MAX_FILES, max_fields=20)
+        except (MultiPartException, HTTPException) as err:  # Starlette turns the first into the second
+            if isinstance(err, HTTPException) and err.status_code != 400:
+                raise
+            too_many = "too many files" in str(getattr(err, "detail", err)).lower()
+            raise HTTPException(400, word("upload.too_many", lang, files=MAX_FILES) if too_many
+                                else word("error.bad_form", lang, reason=getattr(err, "detail", err))) from None
+        if not security.csrf_ok(request.cookies.get(security.CSRF_COOKIE), form.get(security.CSRF_FIELD)):
+            raise HTTPException(403)
+        return form
+
+    # --- board -------------------------------------------------------------------------------------------
+    async def board(self, request: Request) -> Response:
+        rows = await run_in_threadpool(self.board_rows, request.state.lang)
+        params = request.query_params
+        state, group, text = params.get("state", ""), params.get("group", ""), params.get("q", "").strip()
+        shown = [r for r in rows if (not state or r["state"] == state) and (not group or r["group"] == group)
+                 and (not text or _matches(text, r))]
+        counts = {key: sum(1 for r in rows if r["state"] == key) for key in BOARD_STATES}
+        groups = sorted({(r["group"], r["group_label"]) for r in rows})
+        return self.render(request, "board.html", rows=shown, all_rows=rows, counts=counts, states=BOARD_STATES,
+                           groups=groups, state=state, group=group, q=text, round=self.desk.spec.round,
+                           deadline=self.deadline_line(request.state.lang), outputs=self.desk.outputs())
+
+    async def board_json(self, request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(self.board_rows, request.state.lang))
+
+    def board_rows(self, lang: str) -> list[dict[str, Any]]:
+        registry = self.desk.registry
+        rows = []
+        for status, submission_id in self.desk.board():
+            agency = registry.by_code.get(status.code)
+            state = board_state(status)
+            rows.append({
+                "code": status.code, "name": agency.name(lang) if agency else status.name, "group": status.group,
+                "group_label": (agency.group_vi if lang == "vi" else agency.group_en) if agency else status.group,
+                "state": state, "file": status.file, "received_at": status.received_at,
+                "errors": status.errors, "warnings": status.warnings, "returns": status.returns,
+                "submission_id": submission_id,
+                "deadline": self.against_deadline(status.received_at, lang),
+            })
+        return rows
+
+    def today(self) -> dt.date:
+        return self.config.today or dt.date.today()
+
+    def deadline_line(self, lang: str) -> str | None:
+        deadline = self.desk.deadline
+        if deadline is None:
+            return None
+        return word("board.deadline", lang, date=deadline.strftime("%d/%m/%Y"),
+                    left=self.against_deadline(None, lang))
+
+    def against_deadline(self, received_at: str | None, lang: str) -> str:
+        deadline = self.desk.deadline
+        if deadline is None:
+            return ""
+        if received_at:
+            late = (dt.datetime.fromisoformat(received_at).date() - deadline).days
+            return word("days.late", lang, n=late) if late > 0 else word("days.on_time", lang)
+        left = (deadline - self.today()).days
+        if left == 0:
+            return word("days.today", lang)
+        return word("days.left", lang, n=left) if left > 0 else word("days.overdue", lang, n=-left)
+
+    # --- upload --------------------------------------------------------------------------------------------
+    async def upload_form(self, request: Request) -> Response:
+        return self.render(request, "upload.html", max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // MiB)
+
+    async def files_of(self, request: Request) -> tuple[list[Upload], list[str]]:
+        """The files of a POSTed form, and the messages for those refused (too large, too many)."""
+        form = await self.form(request)
+        lang = request.state.lang
+        sent = [f for f in form.getlist("files") if isinstance(f, UploadFile) and (f.filename or f.size)]
+        refused = []
+        if len(sent) > MAX_FILES:
+            return [], [word("upload.too_many", lang, files=MAX_FILES)]
+        files = []
+        for item in sent:
+            if (item.size or 0) > MAX_FILE_BYTES:
+                refused.append(word("upload.too_large", lang, name=item.filename, mb=MAX_FILE_BYTES // MiB))
+                continue
+            files.append(Upload(item.filename or "", await item.read()))
+            await item.close()
+        return files, refused
+
+    def nothing_sent(self, request: Request, form: str, refused: list[str]) -> Response:
+        """The form again, saying why nothing was taken (no file chosen, or every file refused)."""
+        return self.render(request, form, status=400, max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // MiB,
+                           refused=refused or [word("upload.none", request.state.lang)])
+
+    async def upload(self, request: Request) -> Response:
+        files, refused = await self.files_of(request)
+        if not files:
+            return self.nothing_sent(request, "upload.html", refused)
+        saved, outcome = await run_in_threadpool(self.desk.upload, files)
+        from pipeline.record.lock import Holder
+
+        held = outcome if isinstance(outcome, Holder) else None
+        results, others = [], 0
+        if held is None:
+            by_name = {f.name: f for f in outcome.files}
+            results = [(name, by_name.get(name)) for name in saved]
+            others = sum(1 for f in outcome.files if f.name not in set(saved))
+        feedback = {} if held else {k.split(":", 1)[1]: self.relative(v)
+                                     for k, v in outcome.outputs.items() if k.startswith("feedback:")}
+        return self.render(request, "upload_result.html", results=results, saved=saved, held=held,
+                           refused=refused, others=others, feedback=feedback)
+
+    def relative(self, path: str) -> str | None:
+        try:
+            return Path(path).resolve().relative_to(self.desk.paths.out.resolve()).as_posix()
+        except ValueError:
+            return None
+
+    # --- self-check ----------------------------------------------------------------------------------------
+    async def self_check_form(self, request: Request) -> Response:
+        return self.render(request, "self_check.html", max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // MiB)
+
+    async def self_check(self, request: Request) -> Response:
+        files, refused = await self.files_of(request)
+        if not files:
+            return self.nothing_sent(request, "self_check.html", refused)
+        token, results = await run_in_threadpool(self.desk.self_check, files)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse([{"file": r.name, "status": r.verdict.status,
+                                  "issues": [i.to_dict() for i in r.verdict.issues]} for r in results])
+        return self.render(request, "self_check_result.html", token=token, results=results, refused=refused)
+
+    async def self_check_feedback(self, request: Request) -> Response:
+        path = self.desk.self_check_feedback(request.path_params["token"], request.path_params["index"])
+        if path is None or not path.is_file():
+            raise HTTPException(404)
+        return _download(path)
+
+    # --- consolidation -------------------------------------------------------------------------------------
+    async def consolidate(self, request: Request) -> Response:
+        await self.form(request)
+        job = self.desk.start_consolidation()
+        return RedirectResponse(f"/consolidate/{job.id}", status_code=303)
+
+    async def job(self, request: Request) -> Response:
+        job = self.desk.jobs.get(request.path_params["job"])
+        if job is None:
+            raise HTTPException(404)
+        return self.render(request, "job.html", job=job, outputs=self.desk.outputs() if job.finished else None)
+
+    async def outputs(self, request: Request) -> Response:
+        return self.render(request, "outputs.html", outputs=self.desk.outputs())
+
+    async def download(self, request: Request) -> Response:
+        path = self.desk.output_file(request.path_params["path"])
+        if path is None:
+            raise HTTPException(404)
+        return _download(path)
+
+    # --- a return ------------------------------------------------------------------------------------------
+    async def return_page(self, request: Request) -> Response:
+        number = request.path_params["id"]
+        found = await run_in_threadpool(self.desk.submission, number)
+        lang = request.state.lang
+        if found is None:
+            return self.message(request, word("return.missing", lang, id=number), 404)
+        agency = self.desk.registry.by_code.get(found["row"]["agency_code"] or "")
+        return self.render(request, "return.html", r=found, agency=agency, sheets=self.value_rows(found, lang),
+                           project_columns=self.project_columns(found), this_id=number)
+
+    def value_rows(self, found: dict[str, Any], lang: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The return's fields in form order, sheet by sheet: label, value, what the cell held, its cell."""
+        spec, values, raw, cells = self.desk.spec, found["values"], found["raw"], found["cells"]
+        out = []
+        for sheet in spec.sheets:
+            rows = []
+            for section in sheet.sections:
+                for field_id in section.fields:
+                    spec_field = spec.fields.get(field_id)
+                    if spec_field is None or (field_id not in values and field_id not in raw):
+                        continue
+                    where = cells.get(field_id) or [None, None]
+                    rows.append({"label": spec_field.label(lang), "unit": spec_field.unit,
+                                 "value": show_value(values.get(field_id), spec_field, spec, lang),
+                                 "raw": raw.get(field_id), "sheet": where[0], "cell": where[1]})
+            if rows:
+                out.append((sheet.name, rows))
+        return out
+
+    def project_columns(self, found: dict[str, Any]) -> list[tuple[str, str, str]]:
+        table = self.desk.spec.table
+        if table is None:
+            return []
+        letters = found["project_columns"]
+        return [(c.id, c.vi, letters.get(c.id, "")) for c in table.columns]
+
+    # --- login ---------------------------------------------------------------------------------------------
+    async def login_form(self, request: Request) -> Response:
+        return self.render(request, "login.html", next=_local(request.query_params.get("next")))
+
+    async def login(self, request: Request) -> Response:
+        form = await self.form(request)
+        target = _local(form.get("next"))
+        stored = self.config.password
+        ok = stored is not None and await run_in_threadpool(security.verify_password,
+                                                            str(form.get("password", "")), stored)
+        if not ok:
+            return self.render(request, "login.html", status=403, next=target,
+                               error=word("login.wrong", request.state.lang))
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(security.SESSION_COOKIE, self.sessions.open(), max_age=security.SESSION_SECONDS,
+                            httponly=True, samesite="strict")
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        await self.form(request)
+        self.sessions.close(request.cookies.get(security.SESSION_COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(security.SESSION_COOKIE)
+        return response
+
+
+BOARD_STATES = ("missing", "accepted", "accepted_with_warnings", "superseded", "not_valid", "quarantined")
+
+
+def board_state(status: Any) -> str:
+    """The board's state of an agency, from the report stage's status of its return."""
+    if status.status == "rejected":
+        return "not_valid"
+    if status.status.startswith("accepted") and status.returns > 1:
+        return "superseded"
+    return status.status
+
+
+def _matches(text: str, row: dict[str, Any]) -> bool:
+    from pipeline.normalize import normalize_key as fold
+
+    needle = fold(text)
+    return needle in fold(row["code"]) or needle in fold(row["name"]) or needle in fold(row["file"] or "")
+
+
+def _download(path: Path) -> Response:
+    return FileResponse(path, filename=path.name, content_disposition_type="attachment")
+
+
+def _local(target: Any) -> str:
+    """A redirect target inside the desk only (no other site after logging in)."""
+    text = str(target or "/")
+    parts = urlsplit(text)
+    return text if text.startswith("/") and not text.startswith("//") and not parts.netloc else "/"
+
+
+def vi_number(value: Any, lang: str = "vi") -> str:
+    """1234567.5 → "1.234.567,5" in Vietnamese, "1,234,567.5" in English."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "" if value is None else str(value)
+    text = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.3f}".rstrip("0").rstrip(".")
+    return text.translate(str.maketrans(",.", ".,")) if lang == "vi" else text
+
+
+def show_value(value: Any, spec_field: Any, spec: Any, lang: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return word("yes" if value else "no", lang)
+    if spec_field.value_type == "date" and isinstance(value, str):
+        return dt.date.fromisoformat(value[:10]).strftime("%d/%m/%Y")
+    if spec_field.choices and isinstance(value, str):
+        return spec.choice_label(spec_field.choices, value, lang)
+    return vi_number(value, lang)
+
+
+def _what(issue: Any, lang: str) -> str:
+    """An issue's message without its location, shown in a column of its own beside it."""
+    message, where = issue.message(lang), issue.where(lang)
+    if where and message.startswith(where + ": "):
+        message = message[len(where) + 2:]
+    return message[:1].upper() + message[1:]
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return ""
+    return dt.datetime.fromisoformat(iso).strftime("%d/%m/%Y %H:%M")
+
+
+def loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

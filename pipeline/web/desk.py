@@ -1,0 +1,266 @@
+"""What the desk does, as calls into the library: no HTML here, and nothing the CLI does not do the same way.
+
+- An upload is saved into the inbox (`uploads.save_into_inbox`) and recorded by `run.consolidate`, the call
+  `ictplan consolidate` makes: the same run lock (a CLI run and the desk never record at once), the same
+  ledger, summary, exports and feedback. Within this process one consolidation runs at a time; one held by
+  another process is waited for a while, then the files stay in the inbox for the next run.
+- A self-check is `check.check_files` on a private copy, outside the inbox and the outputs: nothing recorded.
+- The board is the report stage's per-agency state of the round; a return's page reads the ledger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.web.uploads import safe_name, save_into_inbox
+
+LOCK_WAIT = 30.0  # seconds an upload waits for a consolidation another process runs
+DOWNLOADABLE = {".xlsx", ".csv", ".docx", ".pdf"}  # what leaves the output folder (never the ledger or archive)
+PRIVATE_FOLDERS = {"archive"}  # the agencies' files as received: staff open them from disk, not over the LAN
+SELF_CHECKS_KEPT = 200  # self-check results kept for their feedback download (oldest dropped first)
+
+
+@dataclass
+class Upload:
+    """One file sent by a browser: the name it gave and the bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass
+class Job:
+    """A consolidation started from the desk, followed by its page."""
+
+    id: str
+    total: int
+    done: int = 0
+    current: str = ""
+    report: Any = None  # run.RunReport once finished
+    error: str | None = None
+    held_by: Any = None  # lock.Holder when another process holds the run lock
+    finished: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def advance(self, name: str) -> None:
+        self.done += 1
+        self.current = name
+
+
+@dataclass
+class Checked:
+    """A self-check of one file: its verdict and, when it has something to fix, its feedback workbook."""
+
+    name: str
+    verdict: Any
+    feedback: Path | None = None
+
+
+class Desk:
+    """The library, configured once for a server: spec, registry and the round's folders."""
+
+    def __init__(self, spec: Any, registry: Any, paths: Any, *, scratch: Path | None = None) -> None:
+        self.spec, self.registry, self.paths = spec, registry, paths
+        self._recording = threading.Lock()  # one consolidation at a time in this process
+        self.jobs: dict[str, Job] = {}
+        self.scratch = scratch or Path(tempfile.mkdtemp(prefix="ictplan-selfcheck-"))
+        self.self_checks: dict[str, list[Checked]] = {}
+        self._checks_lock = threading.Lock()
+
+    # --- warming up --------------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Import and exercise the reader and the validator once, so the first check is as fast as the next."""
+        from pipeline.validation.check import read_one  # noqa: F401
+        from pipeline.validation.validate import warm_up
+
+        warm_up()
+
+    # --- board -------------------------------------------------------------------------------------------
+    def board(self) -> list[tuple[Any, int | None]]:
+        """Every agency of the registry with its state this round, and the id of the return that state is of."""
+        from pipeline.record.ledger import Ledger
+        from pipeline.report.status import completeness
+
+        with Ledger(self.paths.db) as ledger:
+            rows = completeness(ledger, self.registry, self.spec.round)
+            latest, counted = {}, {}  # completeness() shows the counted return, else the latest
+            for row in ledger.iter_submissions(self.spec.round, ("id", "agency_code", "counted")):
+                if row["agency_code"]:
+                    latest[row["agency_code"]] = row["id"]
+                    if row["counted"]:
+                        counted[row["agency_code"]] = row["id"]
+        chosen = latest | counted
+        return [(r, chosen.get(r.code)) for r in rows]
+
+    @property
+    def deadline(self) -> dt.date | None:
+        value = self.spec.form.get("deadline")
+        return value if isinstance(value, dt.date) else None
+
+    # --- upload and record -------------------------------------------------------------------------------
+    def upload(self, files: list[Upload]) -> tuple[list[str], Any]:
+        """Save each file into the inbox, then record the inbox; returns the saved names and the run's report
+        (or the Holder of the run lock, when another process kept it past LOCK_WAIT)."""
+        saved = [save_into_inbox(self.paths.inbox, f.name, f.data).name for f in files]
+        return saved, self.record(wait=LOCK_WAIT)
+
+    def record(self, *, wait: float = 0.0, progress: Callable[[str], None] | None = None) -> Any:
+        from pipeline.record.lock import LockHeld
+        from pipeline.run import consolidate
+
+        give_up = time.monotonic() + wait
+        with self._recording:
+            while True:
+                try:
+                    return consolidate(self.paths, self.spec, self.registry, progress=progress)
+                except LockHeld as held:
+                    if time.monotonic() >= give_up:
+                        return held.holder
+                    time.sleep(0.25)
+
+    def start_consolidation(self) -> Job:
+        from pipeline.run import list_inbox
+
+        job = Job(secrets.token_urlsafe(12), total=len(list_inbox(self.paths.inbox)))
+        self.jobs[job.id] = job
+        threading.Thread(target=self._consolidate, args=(job,), name=f"consolidate-{job.id}", daemon=True).start()
+        return job
+
+    def _consolidate(self, job: Job) -> None:
+        from pipeline.record.lock import Holder
+
+        try:
+            outcome = self.record(progress=job.advance)
+            if isinstance(outcome, Holder):
+                job.held_by = outcome
+            else:
+                job.report = outcome
+        except Exception as err:  # LedgerError, RunFailed, or a bug: shown on the job's page, the server goes on
+            job.error = f"{type(err).__name__}: {err}"
+        finally:
+            job.finished = True
+
+    # --- self-check --------------------------------------------------------------------------------------
+    def self_check(self, files: list[Upload]) -> tuple[str, list[Checked]]:
+        """Check drafts as `ictplan check --feedback` does, on private copies; nothing is recorded."""
+        from pipeline.validation.check import check_files
+
+        token = secrets.token_urlsafe(16)
+        folder = self.scratch / token
+        paths = []
+        for n, upload in enumerate(files):
+            own = folder / str(n)
+            own.mkdir(parents=True)
+            path = own / safe_name(upload.name)
+            path.write_bytes(upload.data)
+            paths.append(path)
+        verdicts = check_files(paths, self.spec, self.registry)
+        results = [Checked(path.name, verdict, self._feedback(verdict, folder / "feedback" / str(n)))
+                   for n, (path, verdict) in enumerate(zip(paths, verdicts, strict=True))]
+        self._keep(token, results)
+        return token, results
+
+    def _feedback(self, verdict: Any, folder: Path) -> Path | None:
+        from pipeline.report.feedback import feedback_for_file
+
+        submission = verdict.submission
+        if not submission.path or all(str(i.severity) == "info" for i in verdict.issues):
+            return None
+        return feedback_for_file(Path(submission.path), submission, verdict.issues, self.spec, folder,
+                                 registry=self.registry)
+
+    def _keep(self, token: str, results: list[Checked]) -> None:
+        with self._checks_lock:
+            self.self_checks[token] = results
+            while len(self.self_checks) > SELF_CHECKS_KEPT:
+                oldest = next(iter(self.self_checks))
+                del self.self_checks[oldest]
+                shutil.rmtree(self.scratch / oldest, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # --- a return ----------------------------------------------------------------------------------------
+    def submission(self, submission_id: int) -> dict[str, Any] | None:
+        """A recorded return: its row, values with their cells, project rows, issues and its agency's history."""
+        from pipeline.record.ledger import Ledger
+
+        with Ledger(self.paths.db) as ledger:
+            rows = ledger.rows("SELECT * FROM submissions WHERE id = ?", [submission_id])
+            if not rows:
+                return None
+            row = rows[0]
+            history = ledger.rows(
+                "SELECT id, file_name, received_at, recorded_at, status, counted, errors, warnings, supersedes, "
+                "superseded_by FROM submissions WHERE agency_code IS ? AND round IS ? AND "
+                "(agency_code IS NOT NULL OR id = ?) ORDER BY received_at, id",
+                [row["agency_code"], row["round"], submission_id])
+            projects = ledger.projects([submission_id])[submission_id]
+            issues = ledger.issues([submission_id])[submission_id]
+        values = json.loads(row["values_json"] or "{}")
+        raw = json.loads(row["raw_json"] or "{}")
+        cells = json.loads(row["cells_json"] or "{}")
+        columns = json.loads(row["project_columns_json"] or "{}")
+        return {"row": row, "values": values, "raw": raw, "cells": cells, "projects": projects,
+                "project_columns": columns, "issues": issues, "history": history,
+                "feedback": self.feedback_of(row["file_name"], row["agency_code"])}
+
+    def feedback_of(self, file_name: str, agency_code: str | None) -> str | None:
+        """The output-relative path of a return's feedback workbook, if one was written."""
+        from pipeline.intake.submission import Submission
+        from pipeline.report.feedback import feedback_file_name
+
+        name = feedback_file_name(Submission(file=file_name, agency_code=agency_code))
+        return f"feedback/{name}" if (self.paths.out / "feedback" / name).is_file() else None
+
+    # --- downloads ---------------------------------------------------------------------------------------
+    def outputs(self) -> dict[str, list[str]]:
+        """What can be downloaded, output-relative, by kind: summary and report, CSV exports, feedback."""
+        out = self.paths.out
+        kinds: dict[str, list[str]] = {"summary": [], "report": [], "exports": [], "feedback": []}
+        if not out.is_dir():
+            return kinds
+        for path in sorted(out.iterdir()):
+            if path.is_file() and self.downloadable(path.name):
+                kinds["report" if path.suffix.lower() in (".docx", ".pdf") else "summary"].append(path.name)
+        for sub, kind in (("data", "exports"), ("feedback", "feedback")):
+            if (out / sub).is_dir():
+                kinds[kind] = [f"{sub}/{p.name}" for p in sorted((out / sub).iterdir())
+                               if p.is_file() and self.downloadable(p.name)]
+        return kinds
+
+    @staticmethod
+    def downloadable(name: str) -> bool:
+        return not name.startswith((".", "~$")) and Path(name).suffix.lower() in DOWNLOADABLE
+
+    def output_file(self, relative: str) -> Path | None:
+        """The file of the output folder at `relative`, or None: nothing outside it, nothing hidden or private,
+        no other kind of file (the ledger, the password hash, the archived returns stay where they are)."""
+        out = self.paths.out.resolve()
+        parts = Path(relative).parts
+        if not parts or any(p in ("..", "") or p.startswith(".") for p in parts) or parts[0] in PRIVATE_FOLDERS:
+            return None
+        with contextlib.suppress(OSError, ValueError):
+            path = (out / relative).resolve(strict=True)
+            if path.is_relative_to(out) and path.is_file() and self.downloadable(path.name) \
+                    and path.relative_to(out).parts[0] not in PRIVATE_FOLDERS:
+                return path
+        return None
+
+    def self_check_feedback(self, token: str, index: int) -> Path | None:
+        with self._checks_lock:
+            results = self.self_checks.get(token)
+        if results is None or not 0 <= index < len(results):
+            return None
+        return results[index].feedback
