@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := outputs/demo
 
-.PHONY: demo serve test lint bench bench-read bench-validate clean
+.PHONY: demo serve test lint bench bench-read bench-validate bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench-read: $(STAMP)
 
 bench-validate: $(STAMP)
 	$(PY) benchmarks/bench_validate.py --n 1000
+
+bench-serve: $(STAMP)
+	$(PY) benchmarks/bench_serve.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache

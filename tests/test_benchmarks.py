@@ -60,3 +60,12 @@ def test_bench_validate(cache):
     r = run_bench("bench_validate.py", cache, "--n", "12", "--repeat", "1")
     assert r["returns"] == 12 and sum(r["statuses"].values()) == 12
     assert r["batch_s"] > 0 and r["one_return_s"] > 0 and r["per_return_ms"] > 0
+
+
+def test_bench_serve(cache):
+    r = run_bench("bench_serve.py", cache, "--files", "2", "--repeat", "1")
+    assert r["files"] == 2 and len(r["warm_passes_s"]) == len(r["fresh_passes_s"]) == 2
+    assert set(r["statuses"].values()) <= {"accepted", "accepted_with_warnings", "rejected"}
+    assert r["warm_server_s"] > 0 and r["fresh_check_s"] > 0 and r["upload_recorded_s"] > 0
+    assert r["ratio"] == pytest.approx(r["fresh_check_s"] / r["warm_server_s"], rel=1e-6)
+    assert r["target_met"] == (r["ratio"] >= r["target"]) and r["machine"]["reference_s_before"] > 0
