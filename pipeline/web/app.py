@@ -69,7 +69,9 @@ def build_app(desk: Desk, config: Config) -> Starlette:
         Route("/logout", pages.logout, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.error})
+    from pipeline.record.ledger import LedgerError
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.error, LedgerError: pages.ledger_error})
     return Guard(app, pages)  # type: ignore[return-value]
 
 
@@ -186,6 +188,10 @@ class Pages:
             return self.message(request, word("error.csrf", lang), 403)
         return self.message(request, str(getattr(exc, "detail", "")), status)
 
+    async def ledger_error(self, request: Request, exc: Exception) -> Response:
+        """A corrupt or busy ledger: said on the page, as `ictplan` says it; the desk goes on serving."""
+        return self.message(request, word("consolidate.failed", request.state.lang, error=exc), 503)
+
     async def form(self, request: Request) -> Any:
         """The POSTed form, within the limits, after its CSRF token is checked (HTTPException otherwise)."""
         from starlette.formparsers import MultiPartException
@@ -205,57 +211,36 @@ class Pages:
 
     # --- board -------------------------------------------------------------------------------------------
     async def board(self, request: Request) -> Response:
-        rows = await run_in_threadpool(self.board_rows, request.state.lang)
+        lang = request.state.lang
+        status = await run_in_threadpool(self.desk.board, self.config.today)
+        rows = [self.board_row(a, status.deadline, lang) for a in status.agencies]
         params = request.query_params
         state, group, text = params.get("state", ""), params.get("group", ""), params.get("q", "").strip()
-        shown = [r for r in rows if (not state or r["state"] == state) and (not group or r["group"] == group)
+        shown = [r for r in rows if (not state or state in r["states"]) and (not group or r["group"] == group)
                  and (not text or _matches(text, r))]
-        counts = {key: sum(1 for r in rows if r["state"] == key) for key in BOARD_STATES}
+        counts = {key: sum(1 for r in rows if key in r["states"]) for key in BOARD_STATES}
         groups = sorted({(r["group"], r["group_label"]) for r in rows})
         return self.render(request, "board.html", rows=shown, all_rows=rows, counts=counts, states=BOARD_STATES,
-                           groups=groups, state=state, group=group, q=text, round=self.desk.spec.round,
-                           deadline=self.deadline_line(request.state.lang), outputs=self.desk.outputs())
+                           groups=groups, state=state, group=group, q=text, round=status.round,
+                           deadline=deadline_line(status, lang), outputs=self.desk.outputs())
 
     async def board_json(self, request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(self.board_rows, request.state.lang))
+        status = await run_in_threadpool(self.desk.board, self.config.today)
+        return JSONResponse(status.to_dict())
 
-    def board_rows(self, lang: str) -> list[dict[str, Any]]:
-        registry = self.desk.registry
-        rows = []
-        for status, submission_id in self.desk.board():
-            agency = registry.by_code.get(status.code)
-            state = board_state(status)
-            rows.append({
-                "code": status.code, "name": agency.name(lang) if agency else status.name, "group": status.group,
-                "group_label": (agency.group_vi if lang == "vi" else agency.group_en) if agency else status.group,
-                "state": state, "file": status.file, "received_at": status.received_at,
-                "errors": status.errors, "warnings": status.warnings, "returns": status.returns,
-                "submission_id": submission_id,
-                "deadline": self.against_deadline(status.received_at, lang),
-            })
-        return rows
-
-    def today(self) -> dt.date:
-        return self.config.today or dt.date.today()
-
-    def deadline_line(self, lang: str) -> str | None:
-        deadline = self.desk.deadline
-        if deadline is None:
-            return None
-        return word("board.deadline", lang, date=deadline.strftime("%d/%m/%Y"),
-                    left=self.against_deadline(None, lang))
-
-    def against_deadline(self, received_at: str | None, lang: str) -> str:
-        deadline = self.desk.deadline
-        if deadline is None:
-            return ""
-        if received_at:
-            late = (dt.datetime.fromisoformat(received_at).date() - deadline).days
-            return word("days.late", lang, n=late) if late > 0 else word("days.on_time", lang)
-        left = (deadline - self.today()).days
-        if left == 0:
-            return word("days.today", lang)
-        return word("days.left", lang, n=left) if left > 0 else word("days.overdue", lang, n=-left)
+    def board_row(self, agency: Any, deadline: dt.date | None, lang: str) -> dict[str, Any]:
+        """One agency's line on the board: its state, its newest file, and how it stands against the deadline."""
+        latest = agency.latest
+        states = {agency.state} | ({SUPERSEDED} if agency.superseded else set())
+        return {
+            "code": agency.code, "name": agency.agency.name(lang), "group": agency.agency.group,
+            "group_label": agency.agency.group_vi if lang == "vi" else agency.agency.group_en,
+            "state": agency.state, "states": states, "superseded": agency.superseded,
+            "pending": agency.pending is not None, "latest": latest, "file": latest.file if latest else None,
+            "received": len(agency.returns),
+            "feedback": self.relative(latest.feedback) if latest and latest.feedback else None,
+            "deadline": against_deadline(latest.received_at.date() if latest else None, deadline, lang),
+        }
 
     # --- upload --------------------------------------------------------------------------------------------
     async def upload_form(self, request: Request) -> Response:
@@ -291,14 +276,15 @@ class Pages:
         from pipeline.record.lock import Holder
 
         held = outcome if isinstance(outcome, Holder) else None
+        failed = str(outcome) if isinstance(outcome, Exception) else None
         results, others = [], 0
-        if held is None:
+        if held is None and failed is None:
             by_name = {f.name: f for f in outcome.files}
             results = [(name, by_name.get(name)) for name in saved]
             others = sum(1 for f in outcome.files if f.name not in set(saved))
-        feedback = {} if held else {k.split(":", 1)[1]: self.relative(v)
-                                     for k, v in outcome.outputs.items() if k.startswith("feedback:")}
-        return self.render(request, "upload_result.html", results=results, saved=saved, held=held,
+        feedback = {} if held or failed else {k.split(":", 1)[1]: self.relative(v)
+                                              for k, v in outcome.outputs.items() if k.startswith("feedback:")}
+        return self.render(request, "upload_result.html", results=results, saved=saved, held=held, failed=failed,
                            refused=refused, others=others, feedback=feedback)
 
     def relative(self, path: str) -> str | None:
@@ -411,16 +397,28 @@ class Pages:
         return response
 
 
-BOARD_STATES = ("missing", "accepted", "accepted_with_warnings", "superseded", "not_valid", "quarantined")
+SUPERSEDED = "superseded"  # on the board: an agency that resubmitted (a newer file replaced an older one)
+BOARD_STATES = ("missing", "valid", "valid_with_warnings", "not_valid", SUPERSEDED)
 
 
-def board_state(status: Any) -> str:
-    """The board's state of an agency, from the report stage's status of its return."""
-    if status.status == "rejected":
-        return "not_valid"
-    if status.status.startswith("accepted") and status.returns > 1:
-        return "superseded"
-    return status.status
+def deadline_line(status: Any, lang: str) -> str | None:
+    """The round's deadline and the days to it, in `ictplan status`'s words."""
+    days = status.days_to_deadline
+    if days is None:
+        return None
+    date = status.deadline.strftime("%d/%m/%Y")
+    if days == 0:
+        return word("status.due_today", lang, deadline=date)
+    key = "status.days_left" if days > 0 else "status.days_late"
+    return word(key, lang, deadline=date, days=abs(days))
+
+
+def against_deadline(received: dt.date | None, deadline: dt.date | None, lang: str) -> str:
+    """A received file: on time, or how late; nothing received: nothing (the round's line says the days)."""
+    if deadline is None or received is None:
+        return ""
+    late = (received - deadline).days
+    return word("days.late", lang, n=late) if late > 0 else word("days.on_time", lang)
 
 
 def _matches(text: str, row: dict[str, Any]) -> bool:
@@ -469,10 +467,12 @@ def _what(issue: Any, lang: str) -> str:
     return message[:1].upper() + message[1:]
 
 
-def _when(iso: str | None) -> str:
-    if not iso:
+def _when(moment: str | dt.datetime | None) -> str:
+    """A time as Vietnamese readers write it: 15/10/2007 09:30."""
+    if not moment:
         return ""
-    return dt.datetime.fromisoformat(iso).strftime("%d/%m/%Y %H:%M")
+    when = moment if isinstance(moment, dt.datetime) else dt.datetime.fromisoformat(moment)
+    return when.strftime("%d/%m/%Y %H:%M")
 
 
 def loopback(host: str) -> bool:

@@ -87,33 +87,27 @@ class Desk:
         warm_up()
 
     # --- board -------------------------------------------------------------------------------------------
-    def board(self) -> list[tuple[Any, int | None]]:
-        """Every agency of the registry with its state this round, and the id of the return that state is of."""
+    def board(self, today: dt.date | None = None) -> Any:
+        """The round as the report stage tells it (`report.status.round_status`, as `ictplan status`)."""
         from pipeline.record.ledger import Ledger
-        from pipeline.report.status import completeness
+        from pipeline.report.status import round_status
 
         with Ledger(self.paths.db) as ledger:
-            rows = completeness(ledger, self.registry, self.spec.round)
-            latest, counted = {}, {}  # completeness() shows the counted return, else the latest
-            for row in ledger.iter_submissions(self.spec.round, ("id", "agency_code", "counted")):
-                if row["agency_code"]:
-                    latest[row["agency_code"]] = row["id"]
-                    if row["counted"]:
-                        counted[row["agency_code"]] = row["id"]
-        chosen = latest | counted
-        return [(r, chosen.get(r.code)) for r in rows]
-
-    @property
-    def deadline(self) -> dt.date | None:
-        value = self.spec.form.get("deadline")
-        return value if isinstance(value, dt.date) else None
+            return round_status(ledger, self.spec, self.registry, today=today)
 
     # --- upload and record -------------------------------------------------------------------------------
     def upload(self, files: list[Upload]) -> tuple[list[str], Any]:
-        """Save each file into the inbox, then record the inbox; returns the saved names and the run's report
-        (or the Holder of the run lock, when another process kept it past LOCK_WAIT)."""
+        """Save each file into the inbox, then record the inbox; returns the saved names and the run's report,
+        or the Holder of the run lock (another process kept it past LOCK_WAIT), or the error that stopped the
+        run (a corrupt or busy ledger, a full disk): the files are in the inbox either way."""
+        from pipeline.record.ledger import LedgerError
+        from pipeline.run import RunFailed
+
         saved = [save_into_inbox(self.paths.inbox, f.name, f.data).name for f in files]
-        return saved, self.record(wait=LOCK_WAIT)
+        try:
+            return saved, self.record(wait=LOCK_WAIT)
+        except (LedgerError, RunFailed) as err:
+            return saved, err
 
     def record(self, *, wait: float = 0.0, progress: Callable[[str], None] | None = None) -> Any:
         from pipeline.record.lock import LockHeld

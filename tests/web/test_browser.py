@@ -136,7 +136,7 @@ def test_the_desk_in_a_browser(server, page, tmp_path, registry):
     assert feedback.value.suggested_filename.startswith("phan_hoi_")
 
     page.goto(url + "/")
-    assert state_of(page, clean_code) == "accepted" and state_of(page, bad_code) == "not_valid"
+    assert state_of(page, clean_code) == "valid" and state_of(page, bad_code) == "not_valid"
     assert int(page.inner_text('.n[data-state="missing"]')) == missing_before - 2
     shot = screenshot(page, "desk-board.png", tmp_path)
     assert shot.stat().st_size > 10_000

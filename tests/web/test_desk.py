@@ -64,9 +64,9 @@ def test_board_lists_every_agency_with_its_state_and_counts(client, registry):
     rows = re.findall(r'<tr class="state-(\w+)" data-agency="([^"]+)"', page)
     assert [code for _, code in rows] == [a.code for a in registry.agencies]
     assert {code: state for state, code in rows if state != "missing"} == {
-        a.code: "accepted" for a in registry.agencies[:2]}
+        a.code: "valid" for a in registry.agencies[:2]}
     assert f'<span class="n" data-state="missing">{len(registry.agencies) - 2}</span>' in page
-    assert "Hạn nộp: 30/09/2007" in page
+    assert "Hạn gửi báo cáo: 30/09/2007, đã quá hạn" in page
     missing = client.get("/?state=missing").text
     assert len(re.findall(r"data-agency=", missing)) == len(registry.agencies) - 2
     found = client.get("/?q=tai chinh").text  # without accents: Sở Tài chính
@@ -81,14 +81,15 @@ def test_board_switches_to_english_and_remembers_it(client):
     assert "Tình hình nộp báo cáo" in client.get("/?lang=vi").text
 
 
-def test_board_as_json_links_each_agency_to_its_return(client, recorded, registry):
-    rows = client.get("/api/board").json()
-    assert len(rows) == len(registry.agencies)
+def test_board_as_json_is_the_report_stages_round_status(client, recorded, registry):
+    status = client.get("/api/board").json()
+    assert [a["code"] for a in status["agencies"]] == [a.code for a in registry.agencies]
     ids = {r["agency_code"]: r["id"] for r in ledger_rows(recorded)}
-    assert {r["code"]: r["submission_id"] for r in rows if r["submission_id"]} == ids
-    first = rows[0]
-    assert first["state"] == "accepted" and first["deadline"]
-    assert client.get(f"/return/{first['submission_id']}").status_code == 200
+    assert {a["code"]: a["returns"][0]["submission_id"] for a in status["agencies"] if a["returns"]} == ids
+    assert status["counts"]["valid"] == 2 and status["deadline"] == "2007-09-30"
+    for submission_id in ids.values():
+        assert f'href="/return/{submission_id}"' in client.get("/").text
+        assert client.get(f"/return/{submission_id}").status_code == 200
 
 
 # --- upload --------------------------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ def test_upload_saves_checks_and_records_each_file_with_issues_at_their_cells(cl
     assert (recorded.inbox / sent[0][0]).read_bytes() == sent[0][1]  # saved as sent, under its own name
     assert f'href="/return/{bad["id"]}"' in page.text
     board = client.get("/").text
-    assert f'data-agency="{clean_code}" data-state="accepted"' in board
+    assert f'data-agency="{clean_code}" data-state="valid"' in board
     assert f'data-agency="{code}" data-state="not_valid"' in board
 
 
@@ -196,6 +197,19 @@ def test_an_upload_waits_for_a_cli_run_then_leaves_the_files_in_the_inbox(client
     job = client.post("/consolidate", data={"csrf": token(client)}, follow_redirects=False)
     wait_for_job(client, job.headers["location"])
     assert code in {r["agency_code"] for r in ledger_rows(recorded)}
+
+
+def test_an_upload_onto_a_corrupt_ledger_is_kept_and_said(client, recorded, returns, registry):
+    code = registry.agencies[4].code
+    recorded.db.write_bytes(b"not a database" * 100)
+    for stale in recorded.db.parent.glob("ledger.sqlite-*"):  # its WAL and shared memory
+        stale.unlink()
+    page = post_files(client, "/upload", [(returns[code].name, returns[code].read_bytes())])
+    assert page.status_code == 200 and "chưa ghi sổ được" in page.text
+    assert (recorded.inbox / returns[code].name).read_bytes() == returns[code].read_bytes()
+    assert client.get("/self-check").status_code == 200
+    board = client.get("/")
+    assert board.status_code == 503 and "Không hoàn thành được" in board.text
 
 
 # --- limits and CSRF -----------------------------------------------------------------------------------------
