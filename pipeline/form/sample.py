@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -116,6 +117,7 @@ def write_samples(spec: FormSpec, registry: Registry, out_dir: str | Path, *, co
         data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
                               cell_text=sample.cell_text)
         path = write_atomic(out / template_file_name(spec, agency.code), data)
+        _as_received(path, sample.values.get("ngay_lap"), random.Random(f"{seed}/{agency.code}/received"))
         written.append((path, sample))
         entries.append({"file": path.name, "agency_code": agency.code, "sha256": hashlib.sha256(data).hexdigest(),
                         "mistakes": [asdict(m) for m in sample.mistakes]})
@@ -124,6 +126,16 @@ def write_samples(spec: FormSpec, registry: Registry, out_dir: str | Path, *, co
     text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
     write_atomic(out / MANIFEST, text.encode("utf-8"))
     return written
+
+
+def _as_received(path: Path, report_date: Any, rng: random.Random) -> None:
+    """Give the file the time it would have reached the Department: 1–4 days after the agency dated its
+    report, in office hours (the consolidation takes a file's modification time as its received time)."""
+    if not isinstance(report_date, dt.date):
+        return
+    day = report_date + dt.timedelta(days=rng.randint(1, 4))
+    when = dt.datetime(day.year, day.month, day.day, rng.randint(7, 16), rng.randint(0, 59))
+    os.utime(path, (when.timestamp(), when.timestamp()))
 
 
 def audit(spec: FormSpec, values: Mapping[str, Any], projects: Sequence[Mapping[str, Any]] = (),

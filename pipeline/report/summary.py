@@ -34,6 +34,9 @@ from pipeline.atomic import write_atomic
 from pipeline.form.spec import FormSpec
 from pipeline.i18n import t
 from pipeline.report import consolidate as C
+from pipeline.report.bieu import all_bieu, as_of, plan_year
+from pipeline.report.frame import date_vi, frame_for
+from pipeline.report.print_set import PRINT_NOTE, exclude_from_printing, write_print_set
 from pipeline.report.xlsx import (
     FONT,
     FORMULA_CHARS,
@@ -71,8 +74,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "sheet.history": ("Lịch sử nộp", "History"),
     "sheet.chartdata": ("Số liệu biểu đồ", "Chart data"),
     "title.overview": ("TỔNG HỢP {title}", "SUMMARY: {title}"),
-    "subtitle": ("Kỳ báo cáo {round} · Mẫu {form} phiên bản {version} · Tổng hợp lúc {time}",
-                 "Round {round} · Form {form} version {version} · Consolidated at {time}"),
+    "subtitle": ("Kỳ báo cáo {round} · Mẫu {form} phiên bản {version} · Số liệu đến ngày {time} · {unprinted}",
+                 "Round {round} · Form {form} version {version} · Figures as at {time} · {unprinted}"),
+    "unprinted": (PRINT_NOTE, "Not part of the printed set (Biểu 01–05). To print it: Page Layout › Print Area › "
+                  "Clear Print Area."),
     "title.key": ("CHỈ TIÊU CHỦ YẾU THEO ĐƠN VỊ", "KEY INDICATORS BY AGENCY"),
     "title.detail": ("TOÀN BỘ SỐ LIỆU HIỆN TRẠNG THEO ĐƠN VỊ", "ALL STATUS FIGURES BY AGENCY"),
     "title.targets": ("HIỆN TRẠNG VÀ MỤC TIÊU 2008, 2010", "CURRENT VALUES AND TARGETS FOR 2008 AND 2010"),
@@ -457,7 +462,7 @@ class _Writer:
         ws.center_horizontally()
         if fit_width:
             ws.fit_to_pages(1, 0)
-        footer = f"{self.s.form_id} · {self.w(f'sheet.{key}')} · {self.time_text(self.s.generated_at)}"
+        footer = f"{self.s.form_id} · {self.w(f'sheet.{key}')} · {date_vi(as_of(self.s))}"
         page = "Trang &P/&N" if self.lang == "vi" else "Page &P/&N"
         ws.set_footer(f"&L&8{footer.replace('&', '&&')}&R&8{page}")
         self.sheets[key] = ws
@@ -467,7 +472,7 @@ class _Writer:
         """Title and subtitle rows; returns the first free row."""
         text = self.w("title.overview", title=self.s.title_vi) if key == "overview" else self.w(f"title.{key}")
         subtitle = self.w("subtitle", round=self.s.round, form=self.s.form_id, version=self.s.form_version,
-                          time=self.time_text(self.s.generated_at))
+                          time=date_vi(as_of(self.s)), unprinted=self.w("unprinted"))
         for row, (value, kind, height) in enumerate([(text, "title", 24), (subtitle, "subtitle", 16)]):
             fmt = self.st.get(kind, "plain")
             ws.merge_range(row, 0, row, max(width - 1, 1), "", fmt)
@@ -569,6 +574,8 @@ class _Writer:
             "author": self.s.issuer_vi, "company": self.s.issuer_vi, "created": self.s.generated_at,
             "comments": f"ictplan · {self.s.form_id} v{self.s.form_version}",
         })
+        # The print set first (what leaders receive on paper), then every other sheet, left out of printing.
+        write_print_set(self.book, all_bieu(self.s, self.spec), frame_for(self.spec), plan_year(self.s))
         order = ["overview", "key", "detail", "targets", "projects", "duplicates", "funding", "funding_agency",
                  "narratives", "status", "issues", "lineage", "history", "chartdata"]
         for key in order:  # tab order fixed up front; the chart data are written first, the charts need them
@@ -577,6 +584,8 @@ class _Writer:
         self.sheets["overview"].has_drawings = True
         for key in order[:-1]:
             getattr(self, f"write_{key}")(self.sheets[key])
+        for ws in self.sheets.values():
+            exclude_from_printing(ws)
 
     def write_overview(self, ws: Worksheet) -> None:
         s = self.s

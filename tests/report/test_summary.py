@@ -25,7 +25,8 @@ from pipeline.report import summary as W
 from pipeline.report.summary import summary_bytes, write_summary
 from pipeline.report.xlsx import FILLS, MAX_CELL, FastWorksheet, safe_text
 
-SHEETS_VI = ["Tổng quan", "Chỉ tiêu theo đơn vị", "Số liệu chi tiết", "Mục tiêu", "Dự án 2008–2010", "Dự án trùng tên",
+PRINT_SET = ["Biểu 01 Hiện trạng", "Biểu 02 Mục tiêu", "Biểu 03 Kinh phí", "Biểu 04 Dự án", "Biểu 05 Tình hình nộp"]
+SHEETS_VI = [*PRINT_SET, "Tổng quan", "Chỉ tiêu theo đơn vị", "Số liệu chi tiết", "Mục tiêu", "Dự án 2008–2010", "Dự án trùng tên",
              "Kinh phí", "Kinh phí theo đơn vị", "Thuyết minh", "Tình hình nộp", "Lỗi và cảnh báo", "Nguồn số liệu",
              "Lịch sử nộp", "Số liệu biểu đồ"]
 
@@ -158,12 +159,12 @@ def test_formats_print_setup_and_charts(round_):
     for code in ("#,##0.0", "#,##0", "0.00", "0.0"):
         assert f'formatCode="{code}"' in styles
     sheets = [n for n in xml if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
-    for name in sheets:
+    for name in sheets[len(PRINT_SET):]:  # the print set's own page setup: tests/report/test_print_set.py
         assert 'paperSize="9"' in xml[name] and 'orientation="landscape"' in xml[name]
         assert "<oddFooter>" in xml[name]
     workbook_xml = xml["xl/workbook.xml"]
     assert workbook_xml.count("_xlnm.Print_Titles") >= 10  # header rows repeated on every printed page
-    key = xml["xl/worksheets/sheet2.xml"]
+    key = xml[f"xl/worksheets/sheet{len(PRINT_SET) + 2}.xml"]
     assert "<autoFilter" in key and 'state="frozen"' in key and 'fitToPage="1"' in key
 
 
@@ -235,7 +236,9 @@ def test_atomic_replacement_keeps_the_previous_summary(round_, spec, tmp_path, m
 def test_english_workbook(round_, spec):
     _, s, _ = round_
     wb = workbook(summary_bytes(s, spec, lang="en"))
-    assert wb.sheetnames[:3] == ["Overview", "Indicators by agency", "All figures"]
+    # the print set is the Department's official documents: Vietnamese in either language
+    assert wb.sheetnames[:len(PRINT_SET)] == PRINT_SET
+    assert wb.sheetnames[len(PRINT_SET):][:3] == ["Overview", "Indicators by agency", "All figures"]
     assert find_row(wb["Overview"], "Agencies expected to report")[2] == 41
 
 
@@ -347,7 +350,9 @@ def test_libreoffice_renders_the_summary(round_, tmp_path):
     assert pdf.stat().st_size > 10_000
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-        assert "TOÀN TỈNH" in text and "Trang 1/" in text and "Số máy tính bình quân trên một CBCCVC" in text
+        # printed: the print set only (tests/report/test_print_set.py counts its pages)
+        assert "TOÀN TỈNH" in text and "Số máy tính bình quân trên một CBCCVC" in text
+        assert "NGUỒN SỐ LIỆU" not in text and "THUYẾT MINH CỦA CÁC ĐƠN VỊ" not in text
 
 
 def test_the_fixed_words_are_all_used_or_documented():

@@ -1,0 +1,148 @@
+"""The print set (Biểu 01–05): the summary workbook's first sheets, in the official frame, on at most 6 A4
+pages for the 41 agencies of Hà Tĩnh, everything else left out of printing; Biểu 05 names every agency."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+from summary_factory import full_ledger, make_return, record, summary_from
+
+from pipeline.report import consolidate as C
+from pipeline.report.bieu import CURRENT_STATE, FOLD_NOTE, all_bieu, as_of, missing_measures
+from pipeline.report.frame import MOTTO, NATION, PREPARER, frame_for
+from pipeline.report.summary import summary_bytes
+
+PRINT_SET = ["Biểu 01 Hiện trạng", "Biểu 02 Mục tiêu", "Biểu 03 Kinh phí", "Biểu 04 Dự án", "Biểu 05 Tình hình nộp"]
+A4_PORTRAIT, A4_LANDSCAPE = (595, 842), (842, 595)  # points, as PDF MediaBoxes give them (rounded)
+
+
+@pytest.fixture(scope="module")
+def round_(tmp_path_factory, spec, registry):
+    """41 agencies of which one is missing, one has only a rejected return (on time) and one was late."""
+    path = tmp_path_factory.mktemp("ledger") / "l.sqlite"
+    ledger, _ = full_ledger(path, spec, registry, skip=["H-KYANH", "SYT", "STC"])
+    record(ledger, spec, "SYT", *make_return(spec, registry.by_code["SYT"], 1), status="rejected",
+           received_at="2007-09-25T10:00:00")
+    record(ledger, spec, "STC", *make_return(spec, registry.by_code["STC"], 2), received_at="2007-10-12T15:00:00")
+    summary = summary_from(ledger, spec, registry)
+    yield summary, summary_bytes(summary, spec)
+    ledger.close()
+
+
+def cells(ws) -> list[str]:
+    return [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+
+
+def test_the_print_set_comes_first_each_in_the_official_frame(round_, spec):
+    _, data = round_
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames[:5] == PRINT_SET
+    frame = frame_for(spec)
+    assert (frame.governing, frame.issuer, frame.signer) == ("UBND TỈNH HÀ TĨNH", "SỞ BƯU CHÍNH, VIỄN THÔNG", "GIÁM ĐỐC")
+    for number, name in enumerate(PRINT_SET, start=1):
+        ws = wb[name]
+        text = cells(ws)
+        for words in (f"Biểu số {number:02d}", frame.governing, frame.issuer, NATION, MOTTO, PREPARER, frame.signer,
+                      "(Ký, ghi rõ họ tên)", "(Ký tên, đóng dấu)", "Hà Tĩnh, ngày …… tháng …… năm 2007"):
+            assert words in text, (name, words)
+        assert ws.print_area and ws.page_setup.paperSize == 9
+        assert ws.page_setup.fitToWidth in (None, 1) and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert int(ws.print_area.rsplit("$", 1)[1]) >= ws.max_row  # the frame's last rows are in the print area
+
+
+def test_other_sheets_are_left_out_of_printing(round_):
+    """Their print area is one empty cell (Excel and LibreOffice print nothing); clearing it prints them."""
+    _, data = round_
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    for name in wb.sheetnames[5:]:
+        ws = wb[name]
+        cell = ws.print_area.split("!")[1].replace("$", "")
+        assert re.fullmatch(r"[A-Z]+1", cell), (name, cell)
+        assert ws[cell].value is None
+        assert "Trang này không thuộc bộ biểu in" in ws["A2"].value
+
+
+def test_figures_are_the_summary_s_with_coverage_in_the_vietnamese_number_format(round_):
+    s, data = round_
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb["Biểu 01 Hiện trạng"]
+    row = next(r for r in ws.iter_rows() if r[1].value == "Tổng số máy tính (để bàn và xách tay)")
+    province = row[-2]
+    assert province.value == pytest.approx(s.totals.at[C.PROVINCE, C.PCS])
+    assert province.number_format.startswith("[$-42A]")  # 1.234 on any machine
+    assert row[-1].value == f"{s.coverage.at[C.PROVINCE, C.PCS]}/41" == "39/41"
+    assert "(Tổng hợp từ báo cáo hợp lệ của 39/41 cơ quan, đơn vị; số liệu đến ngày 12/10/2007)" in cells(ws)
+    assert not missing_measures(s), "Biểu 01 names measures the spec lacks"
+    assert len(CURRENT_STATE) == len(set(CURRENT_STATE))
+
+
+def test_the_date_the_figures_stand_at_replaces_the_consolidation_time(round_):
+    s, data = round_
+    assert as_of(s) == dt.date(2007, 10, 12)  # the latest file received, not the day the ledger was written
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert "Số liệu đến ngày 12/10/2007" in wb["Tổng quan"]["A2"].value
+    assert "Tổng hợp lúc" not in wb["Tổng quan"]["A2"].value
+
+
+def test_bieu_05_names_every_agency_with_its_receipt_deadline_and_validity(round_, registry):
+    _, data = round_
+    ws = openpyxl.load_workbook(io.BytesIO(data))["Biểu 05 Tình hình nộp"]
+    rows = {r[1]: r for r in ws.iter_rows(values_only=True) if r[1] in {a.name_vi for a in registry.agencies}}
+    assert len(rows) == len(registry.agencies) == 41
+    name = {a.code: a.name_vi for a in registry.agencies}
+    assert rows[name["H-KYANH"]][2:5] == (None, None, "Chưa nộp")
+    assert rows[name["SYT"]][2:5] == (dt.datetime(2007, 9, 25), "Đúng hạn", "Chưa hợp lệ")
+    assert rows[name["SYT"]][5] == "Đề nghị hoàn thiện và gửi lại"
+    assert rows[name["STC"]][2:5] == (dt.datetime(2007, 10, 12), "Trễ 12 ngày", "Hợp lệ")  # deadline 30/09/2007
+    assert rows[name["SNV"]][4] == "Hợp lệ"
+    text = cells(ws)
+    assert "Hạn gửi báo cáo: 30/09/2007." in text
+    assert ("Đã nhận báo cáo của 40/41 cơ quan, đơn vị (39 đúng hạn, 1 trễ hạn); 39 báo cáo hợp lệ, 1 chưa hợp lệ; "
+            "1 đơn vị chưa nộp.") in text
+
+
+def test_bieu_04_flags_the_same_project_in_several_agencies(round_, spec):
+    s, _ = round_
+    bieu = all_bieu(s, spec)[3]
+    lines = bieu.parts[0].lines
+    flagged = [values for style, values in lines if style == "flag"]
+    names = {name for name in s.duplicates["name"]}
+    assert flagged and {values[1] for values in flagged} <= names
+    assert all(values[-1] == FOLD_NOTE.format(n=len(set(s.projects[s.projects[C.PROJECT_NAME].map(C.name_key)
+                                                                        == C.name_key(values[1])]["agency"])))
+               for values in flagged)
+    total = next(values for style, values in lines if style == "total")
+    assert total[3] == len(s.projects) and total[4] == pytest.approx(s.projects[C.PROJECT_COST].sum())
+
+
+def pdf_pages(pdf: Path) -> list[tuple[int, int]]:
+    """Each page's size in points, read from the PDF LibreOffice writes (a /MediaBox per page object)."""
+    data = pdf.read_bytes()
+    pages = re.findall(rb"/Type\s*/Page[^s].*?/MediaBox\s*\[\s*([\d.\s]+)\]", data, flags=re.S)
+    sizes = [tuple(round(float(x)) for x in box.split()[2:4]) for box in pages]
+    if not sizes:  # the MediaBox written before /Type
+        count = len(re.findall(rb"/Type\s*/Page[^s]", data))
+        boxes = re.findall(rb"/MediaBox\s*\[\s*[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+        sizes = [(round(float(w)), round(float(h))) for w, h in boxes][:count]
+    return sizes  # type: ignore[return-value]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_the_whole_workbook_prints_as_at_most_six_a4_pages(round_, tmp_path):
+    """Printing the workbook (LibreOffice's PDF export of every sheet) gives the print set alone: one to two A4
+    pages a biểu, at most 6 for 41 agencies."""
+    _, data = round_
+    source = tmp_path / "tong_hop.xlsx"
+    source.write_bytes(data)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
+    sizes = pdf_pages(tmp_path / "tong_hop.pdf")
+    assert 5 <= len(sizes) <= 6, sizes
+    assert all(size in (A4_PORTRAIT, A4_LANDSCAPE) for size in sizes), sizes
