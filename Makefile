@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The main job on bundled sample returns: templates, 41 filled returns (15% with deliberate mistakes,
-# listed in manifest.json), then the consolidation into the ledger, the summary and the feedback.
+# listed in manifest.json), then the consolidation into the ledger, the summary, the draft report and the
+# feedback; last, PDF copies of the summary (its print set) and of the report where LibreOffice is installed.
 # `ictplan demo` does it all (so it works without make, on Windows); this target only calls it.
 demo: $(STAMP)
 	$(PY) -m pipeline demo --out $(DEMO)

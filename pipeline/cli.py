@@ -337,7 +337,8 @@ DEMO_SEED, DEMO_ERROR_RATE = 2007, 0.15  # 41 returns, 4 of them with the sample
 @click.pass_context
 def demo(ctx: click.Context, out_dir: str, lang: str, spec_path: str | None, registry_path: str | None) -> None:
     """What `make demo` does, without make (Windows has none): the templates, 41 sample returns (15% with
-    deliberate mistakes, listed in inbox/manifest.json), then their consolidation, all in one folder.
+    deliberate mistakes, listed in inbox/manifest.json), then their consolidation, all in one folder; last,
+    PDF copies of the summary's print set and of the draft report where LibreOffice is installed.
 
     Example: ictplan demo --out "D:\\Thử ictplan"
     """
@@ -346,7 +347,48 @@ def demo(ctx: click.Context, out_dir: str, lang: str, spec_path: str | None, reg
     ctx.invoke(sample, out_dir=str(out / "inbox"), seed=DEMO_SEED, error_rate=DEMO_ERROR_RATE, **shared)
     ctx.invoke(consolidate, inbox_dir=str(out / "inbox"), out_dir=str(out), db_path=str(out / "ledger.sqlite"),
                **shared)
+    # the draft report again (consolidate wrote it) with PDF copies of it and of the print set, to look at
+    ctx.invoke(report, out_dir=str(out), db_path=str(out / "ledger.sqlite"), as_pdf=True, **shared)
     click.echo(t("demo.done", lang, out=out.absolute()))
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS), show_default=True)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="Ledger file (default: <out>/ledger.sqlite).")
+@click.option("--pdf", "as_pdf", is_flag=True,
+              help="Also convert the report and the summary workbook to PDF (needs LibreOffice).")
+@common_options
+def report(out_dir: str, db_path: str | None, as_pdf: bool, lang: str, spec_path: str | None,
+           registry_path: str | None) -> None:
+    """Write the draft provincial report (.docx) of a round already consolidated, from the ledger alone.
+
+    Example: ictplan report --out outputs --pdf
+    """
+    from pipeline.record.ledger import LedgerError
+    from pipeline.run import RunFailed, summary_name, write_draft_report
+
+    s = Settings(lang, spec_path, registry_path)
+    out = Path(out_dir)
+    try:
+        written = write_draft_report(Path(db_path) if db_path else out / "ledger.sqlite", out, s.spec, s.registry)
+    except (LedgerError, RunFailed) as err:
+        click.echo(t("report.failed", lang, error=err), err=True)
+        sys.exit(1)
+    click.echo(t("report.written", lang, path=written))
+    if not as_pdf:
+        return
+    from pipeline.report.pdf import page_count, soffice, to_pdf
+
+    if soffice() is None:
+        click.echo(t("pdf.absent", lang))
+        return
+    for source in (out / summary_name(s.spec), written):
+        pdf = to_pdf(source) if source.exists() else None
+        if pdf is None:
+            click.echo(t("pdf.failed", lang, path=source))
+        else:
+            click.echo(t("pdf.written", lang, path=pdf, pages=page_count(pdf)))
 
 
 @cli.command()

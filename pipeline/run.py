@@ -42,6 +42,10 @@ COUNT_KEYS = ("received", "accepted", "accepted_with_warnings", "rejected", "qua
               "superseded", "skipped", "unchanged", "unreadable")
 SKIP_CODES = {"FILE_OWNER_LOCK", "FILE_SKIPPED"}
 LARGE_ROUND = 2000  # returns in a round from which memory is handed back between stages (it costs ~0.1 s)
+# Registries up to this size get the draft report with every consolidation (a province has 40–60 agencies; a
+# draft gathering a thousand agencies' words is no draft, and python-docx takes ~25 ms an agency):
+# `ictplan report` writes it for any round.
+REPORT_MAX_AGENCIES = 500
 
 
 class RunFailed(RuntimeError):
@@ -119,6 +123,11 @@ Progress = Callable[[str], None]
 
 def summary_name(spec: FormSpec) -> str:
     return f"tong_hop_{spec.form_id}_{spec.round}.xlsx"
+
+
+def report_name(spec: FormSpec) -> str:
+    """The draft provincial report, beside the summary workbook."""
+    return f"bao_cao_tong_hop_{spec.form_id}_{spec.round}.docx"
 
 
 def consolidate(paths: Paths, spec: FormSpec, registry: Registry, *, dry_run: bool = False,
@@ -567,11 +576,11 @@ def ledger_status(verdict_status: str, submission: Submission, issues: list[Issu
 def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, report: RunReport,
                    changed: bool, run_id: int) -> dict[str, str]:
     target = paths.out / summary_name(spec)
+    draft = paths.out / report_name(spec) if len(registry.agencies) <= REPORT_MAX_AGENCIES else None
     if not changed and target.exists() and _summary_current(ledger, run_id, target):
-        return {"summary": str(target)}  # nothing new: the summary on disk is already the ledger's
+        # nothing new: the summary (and the draft report) on disk are already the ledger's
+        return {"summary": str(target), **({"report": str(draft)} if draft is not None and draft.exists() else {})}
     # Imported only now: a re-run with nothing new should not pay for pandas (it is most of its time).
-    from pipeline.report.consolidate import LEDGER_COLUMNS, build_summary
-    from pipeline.report.exports import write_exports
     from pipeline.report.summary import write_summary
 
     with report.timed("summary"):
@@ -579,26 +588,59 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
         large = len(index) >= LARGE_ROUND
         if large:
             _return_free_memory()  # what reading freed, before the summary (the peak of a large run)
-        counted = [s["id"] for s in index if s["counted"]]
-        latest = max((s["recorded_at"] for s in index), default=None)
-        generated = dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)
-        summary = build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),
-                                ledger.projects(counted), ledger.issues(counted), generated_at=generated)
+        summary = _summary_of(ledger, spec, registry, index)
         if large:
             _return_free_memory()  # the ledger rows, decoded and dropped while building
-        # The CSV exports, written beside the summary workbook (both only read the Summary). Not for a large
-        # round: the fork would hold a second copy of this process's memory as it touches it, at the peak.
-        exports = None if large else beside(write_exports, summary, spec, paths.out)
+        # The CSV exports and the draft report, written beside the summary workbook (all only read the
+        # Summary). Not for a large round: the fork would hold a second copy of this process's memory as it
+        # touches it, at the peak.
+        others = None if large else beside(_write_beside_summary, summary, spec, paths.out, draft)
         try:
             outputs = {"summary": str(write_summary(summary, spec, target))}
         except BaseException:
             with contextlib.suppress(Exception):  # the summary's error is the one to report
-                outcome(exports)  # nothing of a failed run goes on writing after it
+                outcome(others)  # nothing of a failed run goes on writing after it
             raise
     with report.timed("exports"):  # or, when written beside the summary, the wait for them
-        for path in outcome(exports) or write_exports(summary, spec, paths.out):
-            outputs[path.stem] = str(path)
+        outputs.update(outcome(others) or _write_beside_summary(summary, spec, paths.out, draft))
     return outputs
+
+
+def _summary_of(ledger: Ledger, spec: FormSpec, registry: Registry, index: list[dict[str, Any]]) -> Any:
+    """The round's Summary, from the ledger alone (`index`: its submissions' id, recorded_at, counted)."""
+    from pipeline.report.consolidate import LEDGER_COLUMNS, build_summary
+
+    counted = [s["id"] for s in index if s["counted"]]
+    latest = max((s["recorded_at"] for s in index), default=None)
+    generated = dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)
+    return build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),
+                         ledger.projects(counted), ledger.issues(counted), generated_at=generated)
+
+
+def _write_beside_summary(summary: Any, spec: FormSpec, out: Path, draft: Path | None) -> dict[str, str]:
+    """The CSV exports, then the draft report (when the round has one), as output name → path."""
+    from pipeline.report.draft_report import write_report
+    from pipeline.report.exports import write_exports
+
+    outputs = {path.stem: str(path) for path in write_exports(summary, spec, out)}
+    if draft is not None:
+        outputs["report"] = str(write_report(summary, spec, draft))
+    return outputs
+
+
+def write_draft_report(db: Path, out: Path, spec: FormSpec, registry: Registry) -> Path:
+    """`ictplan report`: the draft provincial report of a round already consolidated, from the ledger alone
+    (read only: no run, no lock). Raises RunFailed when the ledger holds no return of the round."""
+    from pipeline.report.draft_report import write_report
+
+    if not db.exists():
+        raise RunFailed(f"{db}: no ledger")
+    with Ledger(db) as ledger:
+        index = ledger.submissions(spec.round, ("id", "recorded_at", "counted"))
+        if not index:
+            raise RunFailed(f"{db}: no return of round {spec.round} in the ledger")
+        summary = _summary_of(ledger, spec, registry, index)
+    return write_report(summary, spec, out / report_name(spec))
 
 
 def _return_free_memory() -> None:

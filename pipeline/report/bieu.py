@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -389,6 +390,16 @@ def _return_style(status: str, late: bool) -> str:
     if status == C.REJECTED:
         return "flag"
     return "body"
+
+
+def label_span(style: str, values: Sequence[Any]) -> int:
+    """The last column a group line's label (column 1) runs over: the empty cells right after it; 0 if none."""
+    if style != "group":
+        return 0
+    end = 1
+    while end + 1 < len(values) and values[end + 1] is None:
+        end += 1
+    return end if end > 1 else 0
 
 
 def typed(value: Any) -> tuple[Any, str | None]:

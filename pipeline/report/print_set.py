@@ -20,7 +20,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from pipeline.report.bieu import Bieu, Part, typed
+from pipeline.report.bieu import Bieu, Part, label_span, typed
 from pipeline.report.frame import MOTTO, NATION, PREPARER, PREPARER_NOTE, SIGNER_NOTE, Frame
 from pipeline.report.xlsx import FONT, FORMULA_CHARS, Col, safe_text, text_lines
 
@@ -199,7 +199,7 @@ class _BieuSheet:
 
     def table_body(self, row: int, part: Part) -> int:
         for style, values in part.lines:
-            lines, span = 1, _span(style, values)
+            lines, span = 1, label_span(style, values)
             for c, (col, raw) in enumerate(zip(part.columns, values, strict=True)):
                 value, own = typed(raw)
                 if span and c == 1:  # a group's label runs over the empty cells after it
@@ -264,16 +264,6 @@ def _split(widths: Sequence[float]) -> int:
         if running >= 0.4 * total:
             return max(1, min(i + 1, len(widths) - 1))
     return max(1, len(widths) - 1)
-
-
-def _span(style: str, values: Sequence[Any]) -> int:
-    """The last column a group line's label (column 1) runs over: the empty cells right after it; 0 if none."""
-    if style != "group":
-        return 0
-    end = 1
-    while end + 1 < len(values) and values[end + 1] is None:
-        end += 1
-    return end if end > 1 else 0
 
 
 def _lines(text: str, width: float) -> int:
