@@ -40,8 +40,8 @@ CURRENT_STATE = (
     "kp_cntt_2006", C.SPEND_2007,
 )
 PROJECT_KIND = "loai_hinh"  # project-table column: kind of spending (Biểu 03)
+PROJECT_STATES = ("tinh_trang", "tinh_chat", "phe_duyet")  # project-table choice columns counted in Biểu 04
 SOURCES = ("von_nstw", "von_nsdp", "von_khac")  # project-table columns: cost by source
-SOURCE_WORDS = ("Ngân sách trung ương", "Ngân sách địa phương", "Nguồn khác")  # of C.PLAN_SOURCES and SOURCES
 PROJECT_LINES = 48  # lines of Biểu 04 (two landscape pages): shared names first, then the costliest others
 FOLD_NOTE = "Trùng tên ở {n} đơn vị"
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
@@ -203,11 +203,52 @@ class _Tables:
 
     # --- Biểu 03 ----------------------------------------------------------------------------------------
     def funding(self) -> Bieu:
+        """By year × source × kind from the form's funding grid where it has one (form 1.1); else by year
+        and by source from the funding plan, and by kind from the project lists."""
+        grid = next((sec for sheet in self.spec.sheets for sec in sheet.sections if getattr(sec, "grid", ())), None)
+        parts = [self.grid_part(grid)] if grid is not None else [self.plan_part()]
+        kinds = self.kind_part()
+        if kinds is not None:
+            parts.append(kinds)
+        return Bieu("03", "bieu03", "Biểu 03 Kinh phí", f"KINH PHÍ ỨNG DỤNG CÔNG NGHỆ THÔNG TIN {min(C.PLAN_YEARS)}–"
+                    f"{max(C.PLAN_YEARS)}", self.coverage_line, "Đơn vị tính: triệu đồng", tuple(parts),
+                    ("Phần 1 lấy từ phần kinh phí của báo cáo các đơn vị; phần 2 tổng hợp từ danh mục dự án, nhiệm "
+                     "vụ (tổng kinh phí, nguồn vốn và phân kỳ vốn từng năm). Số đơn vị báo cáo: n/m.",),
+                    landscape=True)
+
+    def grid_part(self, grid: Any) -> Part:
+        """The province's funding grid: a line per kind and source (the grid's own rows, sums bold), a column
+        per year, their total, and the coverage."""
+        keys = list(grid.grid_columns)
+        heads = list(getattr(grid, "grid_head_vi", ()) or ["Nguồn vốn", *keys])
+        columns = [Col("STT", 5, "center"), Col(str(heads[0]), 40, "wrap"),
+                   *(Col(str(h), 11, "money", "Kế hoạch") for h in heads[1:1 + len(keys)]),
+                   Col(f"Cộng {keys[0]}–{keys[-1]}" if len(keys) > 1 else "Cộng", 12, "money"),
+                   Col("Số đơn vị báo cáo", 10, "center")]
+        labels = list(getattr(grid, "grid_labels", ()) or grid.grid)
+        lines: list[Line] = []
+        number = 0
+        for base, label in zip(grid.grid, labels, strict=False):
+            ids = [f"{base}_{k}" for k in keys]
+            if not all(i in self.s.measures for i in ids):
+                continue
+            values = [self.figure(C.PROVINCE, i) for i in ids]
+            summed = [v for v in values if v is not None]
+            is_sum = ":" not in str(label)  # "Vốn đầu tư phát triển" over "Vốn đầu tư phát triển: ngân sách tỉnh"
+            number += is_sum
+            lines.append(("subtotal" if is_sum else "body",
+                          [ROMAN[number - 1] if is_sum and number <= len(ROMAN) else None,
+                           str(label).split(": ", 1)[-1] if not is_sum else str(label),
+                           *values, sum(summed) if summed else None, self.cover(C.PROVINCE, ids[0])]))
+        return Part("1. Kế hoạch kinh phí theo năm, nguồn vốn và loại kinh phí (toàn tỉnh)", tuple(columns),
+                    tuple(lines))
+
+    def plan_part(self) -> Part:
         plan = [C.SPEND_2007, *C.PLAN_YEARS.values(), C.PLAN_TOTAL, *C.PLAN_SOURCES]
         plan = [m for m in plan if m in self.s.measures]
         headers = {C.SPEND_2007: "Thực hiện 2007", C.PLAN_TOTAL: "Cộng 2008–2010",
                    **{mid: f"Năm {year}" for year, mid in C.PLAN_YEARS.items()}}
-        headers.update(zip(C.PLAN_SOURCES, SOURCE_WORDS, strict=True))
+        headers.update({mid: _after_colon(self.s.measures[mid].vi) for mid in C.PLAN_SOURCES if mid in self.s.measures})
         columns = [Col("STT", 5, "center"), Col("Khối", 26, "wrap")]
         columns += [Col(headers.get(mid, self.s.measures[mid].vi), 10, "money",
                            "Nguồn vốn 2008–2010" if mid in C.PLAN_SOURCES else "Kế hoạch" if mid != C.SPEND_2007 else "")
@@ -219,15 +260,8 @@ class _Tables:
             by_year.append(("total" if total else "body",
                             [None if total else ROMAN[i], self.level_label(level).upper() if total else self.level_label(level),
                              *(self.figure(level, mid) for mid in plan), self.cover(level, C.PLAN_TOTAL)]))
-        parts = [Part("1. Kinh phí thực hiện năm 2007 và kế hoạch kinh phí 2008–2010 theo năm, nguồn vốn",
-                      tuple(columns), tuple(by_year))]
-        kinds = self.kind_part()
-        if kinds is not None:
-            parts.append(kinds)
-        return Bieu("03", "bieu03", "Biểu 03 Kinh phí", f"KINH PHÍ ỨNG DỤNG CÔNG NGHỆ THÔNG TIN {min(C.PLAN_YEARS)}–"
-                    f"{max(C.PLAN_YEARS)}", self.coverage_line, "Đơn vị tính: triệu đồng", tuple(parts),
-                    ("Phần 1 lấy từ phần kinh phí của báo cáo; phần 2 tổng hợp từ danh mục dự án, nhiệm vụ của các "
-                     "đơn vị (tổng kinh phí, nguồn vốn và phân kỳ vốn từng năm).",), landscape=True)
+        return Part("1. Kinh phí thực hiện năm 2007 và kế hoạch kinh phí 2008–2010 theo năm, nguồn vốn",
+                    tuple(columns), tuple(by_year))
 
     def kind_part(self) -> Part | None:
         """Funding of the projects by kind (investment, recurrent, rental…) × source and year."""
@@ -237,7 +271,7 @@ class _Tables:
         projects = self.s.projects
         money = [c for c in (C.PROJECT_COST, *SOURCES, *C.PROJECT_YEARS.values()) if c in projects]
         columns = [Col("STT", 5, "center"), Col("Loại hình", 26, "wrap"), Col("Số dự án, nhiệm vụ", 10, "count")]
-        words = {C.PROJECT_COST: "Tổng kinh phí", **dict(zip(SOURCES, SOURCE_WORDS, strict=True)),
+        words = {C.PROJECT_COST: "Tổng kinh phí", **{c: _after_colon(self.columns[c].vi) for c in SOURCES if c in self.columns},
                  **{c: f"Năm {y}" for y, c in C.PROJECT_YEARS.items()}}
         columns += [Col(words[c], 10, "money",
                         "Nguồn vốn" if c in SOURCES else "Phân kỳ vốn" if c in C.PROJECT_YEARS.values() else "")
@@ -282,7 +316,7 @@ class _Tables:
         for a_index, area in enumerate(areas):
             part = projects[projects["area"] == area]
             lines.append(("group", [ROMAN[a_index] if a_index < len(ROMAN) else a_index + 1,
-                                    f"{self.area_label(str(area))}: {len(part)} dự án, nhiệm vụ",
+                                    f"{self.area_label(str(area))}: {len(part)} dự án, nhiệm vụ{self.states(part)}",
                                     *[None] * (len(columns) - 2)]))
             number = 0
             rest = part[[(area, k) not in named for k in part["_key"]]]
@@ -310,6 +344,21 @@ class _Tables:
         return Bieu("04", "bieu04", "Biểu 04 Dự án", f"DANH MỤC DỰ ÁN, NHIỆM VỤ ỨNG DỤNG CÔNG NGHỆ THÔNG TIN "
                     f"{min(C.PLAN_YEARS)}–{max(C.PLAN_YEARS)} THEO NHÓM NỘI DUNG", self.coverage_line,
                     "Đơn vị tính: triệu đồng", (Part("", columns, tuple(lines)),), tuple(notes), landscape=True)
+
+    def states(self, part: pd.DataFrame) -> str:
+        """" (28 Đề xuất mới, 12 Chuyển tiếp từ 2007; …)": the projects by each state column the form has
+        (new or carried over; approved or not)."""
+        texts = []
+        for column_id in PROJECT_STATES:
+            column = self.columns.get(column_id)
+            if column is None or column_id not in part:
+                continue
+            counts = part[column_id].value_counts()
+            words = [f"{int(counts[ch.code])} {ch.vi.lower()}" for ch in self.spec.choices.get(column.choices or "", ())
+                     if ch.code in counts.index]
+            if words:
+                texts.append(", ".join(words))
+        return f" ({'; '.join(texts)})" if texts else ""
 
     # --- Biểu 05 ----------------------------------------------------------------------------------------
     def returns(self) -> Bieu:
@@ -367,6 +416,12 @@ class _Tables:
             notes.append(f"đã gửi {int(a['returns'])} lần")
         text = "; ".join(notes)
         return text[:1].upper() + text[1:] if text else None
+
+
+def _after_colon(label: str) -> str:
+    """"Theo nguồn: ngân sách trung ương" → "Ngân sách trung ương": a column header under its band."""
+    text = label.split(": ", 1)[-1].strip()
+    return text[:1].upper() + text[1:]
 
 
 def _kind(m: C.Measure) -> str:

@@ -47,12 +47,13 @@ CURRENT_STATE_PARTS = (
     ("5. Giải pháp đề xuất", ("dg_de_xuat",)),
 )
 VIEWPOINT_FIELDS = ("kh_quan_diem", "kh_muc_tieu_tong_quat")
+DECREE_64_ITEMS = ("kh_lo_trinh", "kh_dieu_kien", "kh_to_chuc_thuc_hien")  # form 1.1: roadmap, conditions, organisation
 PLAN_PARTS = (
     ("1. Xây dựng hạ tầng kỹ thuật phục vụ ứng dụng CNTT", ("kh_nd_ha_tang",), "HA_TANG"),
     ("2. Ứng dụng CNTT phục vụ chỉ đạo, điều hành", ("kh_nd_chi_dao_dieu_hanh",), "CHI_DAO_DIEU_HANH"),
     ("3. Ứng dụng CNTT phục vụ người dân và doanh nghiệp", ("kh_nd_phuc_vu_dan_dn",), "PHUC_VU_DAN_DN"),
     ("4. Phát triển nguồn nhân lực CNTT", ("kh_nd_nhan_luc",), "NHAN_LUC"),
-    ("5. Giải pháp thực hiện", ("kh_giai_phap", "kh_hieu_qua"), None),
+    ("5. Giải pháp thực hiện", ("kh_giai_phap", *DECREE_64_ITEMS, "kh_hieu_qua"), None),
 )
 PROJECTS_FIELDS = ("kh_trong_tam_2008",)
 SECTIONS = ("I. THỰC TRẠNG ỨNG DỤNG CÔNG NGHỆ THÔNG TIN", "II. QUAN ĐIỂM, MỤC TIÊU",
@@ -68,7 +69,7 @@ def missing_fields(spec: FormSpec) -> list[str]:
     """Narrative fields the report gathers that the spec lacks (a test keeps both in step)."""
     named = [f for _, fields in CURRENT_STATE_PARTS for f in fields] + [*VIEWPOINT_FIELDS, *PROJECTS_FIELDS]
     named += [f for _, fields, _ in PLAN_PARTS for f in fields]
-    return [f for f in named if f not in spec.fields]
+    return [f for f in named if f not in spec.fields and f not in DECREE_64_ITEMS]
 
 
 def write_report(summary: C.Summary, spec: FormSpec, path: Path) -> Path:
@@ -379,8 +380,8 @@ class _Report:
             return C.coverage_text(int(s.coverage.at[p, mid]), s.members(p)) if mid in s.coverage.columns else "–"
 
         years = "; ".join(f"năm {y}: {money(mid)}" for y, mid in C.PLAN_YEARS.items())
-        sources = "; ".join(f"{word.lower()}: {money(mid)}" for word, mid in zip(
-            ("Ngân sách trung ương", "Ngân sách địa phương", "Nguồn khác"), C.PLAN_SOURCES, strict=True))
+        sources = "; ".join(f"{s.measures[mid].vi.split(': ', 1)[-1].lower()}: {money(mid)}"
+                            for mid in C.PLAN_SOURCES if mid in s.measures)
         self.para(f"Kinh phí ứng dụng CNTT năm 2007 (ước thực hiện) của các đơn vị: {money(C.SPEND_2007)} "
                   f"({cover(C.SPEND_2007)} đơn vị báo cáo).")
         self.para(f"Tổng nhu cầu kinh phí giai đoạn 2008–2010: {money(C.PLAN_TOTAL)} ({cover(C.PLAN_TOTAL)} đơn vị báo "
