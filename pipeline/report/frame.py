@@ -45,19 +45,20 @@ class Frame:
 
 
 def frame_for(spec: FormSpec) -> Frame:
-    """The Department's frame from the spec's `form:` entries; what a spec leaves out is derived from the
+    """The Department's frame from the spec's `form:` entries (governing_body_vi, issuer_short_vi,
+    issuer_signer_vi, issuer_symbol, place_vi, recipients_vi); what a spec leaves out is derived from the
     issuer's and the province's names ("Sở Bưu chính, Viễn thông Hà Tĩnh" → "SỞ BƯU CHÍNH, VIỄN THÔNG")."""
     form: dict[str, Any] = spec.form
     province = str(form.get("province_vi") or "")
     issuer_name = str(form.get("issuer_vi") or "")
     short = issuer_name.removesuffix(province).strip() if province else issuer_name
-    governing = str(form.get("governing_vi") or (f"UBND tỉnh {province}" if province else "UBND tỉnh"))
+    governing = str(form.get("governing_body_vi") or (f"UBND tỉnh {province}" if province else "UBND tỉnh"))
     initials = "".join(word[0] for word in _ascii(short).replace(",", " ").split() if word[:1].isalpha())
     return Frame(
         governing=governing.upper(), issuer=str(form.get("issuer_short_vi") or short).upper(),
         issuer_name=issuer_name, place=str(form.get("place_vi") or province),
-        signer=str(form.get("signer_vi") or "Giám đốc").upper(),
-        symbol=str(form.get("report_symbol_vi") or f"BC-{initials.upper()}"),
+        signer=str(form.get("issuer_signer_vi") or "Giám đốc").upper(),
+        symbol=f"BC-{form.get('issuer_symbol') or initials.upper()}",
         recipients=tuple(form.get("recipients_vi") or (
             f"UBND tỉnh {province} (để báo cáo);" if province else "UBND tỉnh (để báo cáo);",
             "Bộ Bưu chính, Viễn thông (để báo cáo);", "Các sở, ban, ngành; UBND các huyện, thị xã, thành phố;",
