@@ -29,6 +29,7 @@ LOCK_WAIT = 30.0  # seconds an upload waits for a consolidation another process 
 DOWNLOADABLE = {".xlsx", ".csv", ".docx", ".pdf"}  # what leaves the output folder (never the ledger or archive)
 PRIVATE_FOLDERS = {"archive"}  # the agencies' files as received: staff open them from disk, not over the LAN
 SELF_CHECKS_KEPT = 200  # self-check results kept for their feedback download (oldest dropped first)
+JOBS_KEPT = 50  # consolidations whose page can still be opened
 
 
 @dataclass
@@ -128,6 +129,8 @@ class Desk:
 
         job = Job(secrets.token_urlsafe(12), total=len(list_inbox(self.paths.inbox)))
         self.jobs[job.id] = job
+        for old in [j for j in self.jobs.values() if j.finished][:max(0, len(self.jobs) - JOBS_KEPT)]:
+            del self.jobs[old.id]
         threading.Thread(target=self._consolidate, args=(job,), name=f"consolidate-{job.id}", daemon=True).start()
         return job
 
