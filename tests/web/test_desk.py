@@ -314,6 +314,7 @@ def test_consolidate_shows_progress_then_links_to_every_output(client, recorded,
     links = re.findall(r'href="/files/([^"]+)"', page)
     assert any(link.startswith("tong_hop_") for link in links)
     assert {"data/indicators.csv", "data/submissions.csv"} <= set(links)
+    assert any(link.startswith("bao_cao_tong_hop_") and link.endswith(".docx") for link in links)  # the draft
     for link in links:
         assert client.get(f"/files/{link}").status_code == 200
     assert len(ledger_rows(recorded)) == 4
