@@ -146,3 +146,25 @@ def test_the_whole_workbook_prints_as_at_most_six_a4_pages(round_, tmp_path):
     sizes = pdf_pages(tmp_path / "tong_hop.pdf")
     assert 5 <= len(sizes) <= 6, sizes
     assert all(size in (A4_PORTRAIT, A4_LANDSCAPE) for size in sizes), sizes
+
+
+def test_the_frame_takes_the_spec_s_entries_and_derives_the_rest(spec):
+    import dataclasses
+
+    derived = frame_for(spec)
+    assert (derived.place, derived.symbol, derived.number_line()) == ("Hà Tĩnh", "BC-SBCVT", "Số: ……/BC-SBCVT")
+    given = frame_for(dataclasses.replace(spec, form={**spec.form, "governing_body_vi": "UBND tỉnh Quảng Bình",
+                                                      "issuer_short_vi": "Sở Thông tin và Truyền thông",
+                                                      "issuer_signer_vi": "KT. Giám đốc", "issuer_symbol": "STTTT"}))
+    assert (given.governing, given.issuer, given.signer, given.symbol) == (
+        "UBND TỈNH QUẢNG BÌNH", "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", "KT. GIÁM ĐỐC", "BC-STTTT")
+
+
+def test_vietnamese_numbers_and_dates_in_text():
+    from pipeline.report.frame import long_date_vi, number_vi
+
+    assert [number_vi(v) for v in (1388.5, 1500, 0.6913, 2.0, None, float("nan"))] == [
+        "1.388,5", "1.500", "0,69", "2", "–", "–"]
+    assert (number_vi(23479.3, 1), number_vi(12373.0, 1), number_vi(37, 0)) == ("23.479,3", "12.373", "37")
+    assert long_date_vi(dt.date(2007, 8, 17)) == "ngày 17 tháng 8 năm 2007"
+    assert long_date_vi(dt.date(2008, 2, 5)) == "ngày 05 tháng 02 năm 2008"
