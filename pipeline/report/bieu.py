@@ -234,11 +234,13 @@ class _Tables:
                 continue
             values = [self.figure(C.PROVINCE, i) for i in ids]
             summed = [v for v in values if v is not None]
-            is_sum = ":" not in str(label)  # "Vốn đầu tư phát triển" over "Vốn đầu tư phát triển: ngân sách tỉnh"
+            # "Vốn đầu tư phát triển" over its "Vốn đầu tư phát triển: ngân sách tỉnh"…; "Tổng kinh phí" last
+            is_total = str(label).startswith("Tổng")
+            is_sum = ":" not in str(label) and not is_total
             number += is_sum
-            lines.append(("subtotal" if is_sum else "body",
+            lines.append(("total" if is_total else "subtotal" if is_sum else "body",
                           [ROMAN[number - 1] if is_sum and number <= len(ROMAN) else None,
-                           str(label).split(": ", 1)[-1] if not is_sum else str(label),
+                           str(label).upper() if is_total else str(label) if is_sum else f"– {_after_colon(str(label))}",
                            *values, sum(summed) if summed else None, self.cover(C.PROVINCE, ids[0])]))
         return Part("1. Kế hoạch kinh phí theo năm, nguồn vốn và loại kinh phí (toàn tỉnh)", tuple(columns),
                     tuple(lines))
@@ -476,5 +478,73 @@ def text_of(value: Any, kind: str) -> str:
         return "Có" if value else "Không"
     if isinstance(value, int | float):
         decimals = {"count": 0, "money": 1, "ratio": 2, "pct": 1}.get(kind)
-        return number_vi(value, decimals)
+        return number_vi(value, decimals, fixed=kind == "money")
     return str(value)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The form's other tables (form 1.1), for the report: the 2008 annual plan and the online-services roadmap
+
+
+ANNUAL_PLAN = "kh_2008"  # table id: the 2008 annual plan, a line per task
+SERVICES = "dvc"  # table id: the agency's administrative procedures with their online level, now and planned
+LEVELS = ("Chưa cung cấp trực tuyến", "Mức 1", "Mức 2", "Mức 3", "Mức 4")
+
+
+def other_table(summary: C.Summary, spec: FormSpec, table_id: str) -> tuple[Any, pd.DataFrame] | None:
+    """(the spec's table, its rows in the counted returns), or None when the form has no such table."""
+    table = next((t for t in getattr(spec, "tables", ()) if t.id == table_id), None)
+    rows = getattr(summary, "tables", {}).get(table_id)
+    return None if table is None or rows is None else (table, rows)
+
+
+def annual_plan_part(summary: C.Summary, spec: FormSpec) -> Part | None:
+    """The 2008 plan's tasks by content group: how many, their cost, by source, and how much is already in
+    the 2008 budget estimate or requested in addition."""
+    found = other_table(summary, spec, ANNUAL_PLAN)
+    if found is None:
+        return None
+    table, rows = found
+    columns = {c.id: c for c in table.columns}
+    money = [c.id for c in table.columns if c.type == "money"]
+    cost = money[0] if money else None
+    split = next((c for c in table.columns if c.type == "choice" and c.id != C.PROJECT_AREA), None)
+    choices = spec.choices.get(split.choices or "", ()) if split is not None else ()
+    head = [Col("STT", 5, "center"), Col("Nhóm nội dung", 26, "wrap"), Col("Số nhiệm vụ", 8, "count")]
+    head += [Col(_after_colon(columns[c].vi).replace(" (triệu đồng)", ""), 10, "money",
+                 "Nguồn" if c != cost else "") for c in money]
+    head += [Col(ch.vi, 11, "money", "Dự toán năm 2008") for ch in choices]
+    area = columns.get(C.PROJECT_AREA)
+    codes = [ch.code for ch in spec.choices.get(area.choices or "", ())] if area is not None else []
+    lines: list[Line] = []
+
+    def line(part: pd.DataFrame) -> list[Any]:
+        by_choice = [float(part.loc[part[split.id] == ch.code, cost].sum()) if split is not None and cost else None
+                     for ch in choices]
+        return [len(part), *(float(part[c].sum()) for c in money), *by_choice]
+
+    for i, code in enumerate(codes, start=1):
+        part = rows[rows[C.PROJECT_AREA] == code] if C.PROJECT_AREA in rows else rows.iloc[:0]
+        if len(part):
+            lines.append(("body", [i, spec.choice_label(area.choices or "", code, "vi"), *line(part)]))
+    lines.append(("total", [None, "TỔNG CỘNG", *line(rows)]))
+    return Part("Kế hoạch ứng dụng CNTT năm 2008 theo nhóm nội dung", tuple(head), tuple(lines))
+
+
+def services_part(summary: C.Summary, spec: FormSpec) -> Part | None:
+    """The online-services roadmap: how many procedures stand at each level now and in each plan year."""
+    found = other_table(summary, spec, SERVICES)
+    if found is None:
+        return None
+    table, rows = found
+    levels = [c for c in table.columns if c.type == "int" and c.max == len(LEVELS) - 1]
+    if not levels:
+        return None
+    head = (Col("STT", 5, "center"), Col("Mức độ dịch vụ công trực tuyến", 30, "wrap"),
+            *(Col(c.vi.replace("Mức ", "").replace("dự kiến ", "").capitalize(), 11, "count", "Số thủ tục")
+              for c in levels))
+    lines: list[Line] = [("body", [i, word, *(int((rows[c.id] == i).sum()) for c in levels)])
+                         for i, word in enumerate(LEVELS)]
+    lines.append(("total", [None, "TỔNG SỐ THỦ TỤC", *(int(rows[c.id].notna().sum()) for c in levels)]))
+    return Part(f"Lộ trình cung cấp dịch vụ công trực tuyến ({rows['agency'].nunique()} đơn vị lập danh mục "
+                f"{len(rows)} thủ tục)", head, tuple(lines))

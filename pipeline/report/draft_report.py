@@ -30,12 +30,23 @@ import pandas as pd
 from pipeline.atomic import write_atomic
 from pipeline.form.spec import FormSpec
 from pipeline.report import consolidate as C
-from pipeline.report.bieu import Bieu, Part, all_bieu, as_of, label_span, plan_year, text_of
+from pipeline.report.bieu import (
+    Bieu,
+    Part,
+    all_bieu,
+    annual_plan_part,
+    as_of,
+    label_span,
+    plan_year,
+    services_part,
+    text_of,
+)
 from pipeline.report.frame import MOTTO, NATION, Frame, date_vi, frame_for, long_date_vi, number_vi
 from pipeline.report.xlsx import safe_text
 
 FONT = "Times New Roman"
 BODY_PT, TABLE_PT = 13, 10
+TEXT_WIDTH = 210 - 30 - 15  # millimetres between the margins of a portrait A4 page
 
 # The report's structure: (heading, the narrative fields whose words it gathers, the project content group
 # whose projects it counts). Field ids are the spec's (checked by `missing_fields`).
@@ -60,6 +71,7 @@ SECTIONS = ("I. THỰC TRẠNG ỨNG DỤNG CÔNG NGHỆ THÔNG TIN", "II. QUAN 
             "III. KẾ HOẠCH ỨNG DỤNG CÔNG NGHỆ THÔNG TIN GIAI ĐOẠN 2008–2010 VÀ NĂM 2008", "IV. KINH PHÍ",
             "V. KIẾN NGHỊ, ĐỀ XUẤT")
 PROJECTS_HEADING = "6. Các dự án, nhiệm vụ ứng dụng CNTT giai đoạn 2008–2010"
+ANNUAL_HEADING = "7. Kế hoạch ứng dụng CNTT năm 2008"
 APPENDIX = "PHỤ LỤC: TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ"
 WORDS_HEADING = "Ý kiến của các đơn vị"
 _SENTENCE_END = re.compile(r"[.!?…;]\s+")
@@ -353,12 +365,31 @@ class _Report:
                 self.para(f"– {row.name}: {row.count} dự án của {agencies} (tổng kinh phí "
                           f"{number_vi(row.cost, 1)} triệu đồng).", indent=False)
         self.table(self.bieu["04"])
+        self.annual_plan()
+
+    def annual_plan(self) -> None:
+        """III.7: the 2008 annual plan: its tasks by content group (form 1.1), and the agencies' priorities."""
+        self.heading(ANNUAL_HEADING, 2)
+        plan = annual_plan_part(self.s, self.spec)
+        if plan is not None:
+            total = next(values for style, values in plan.lines if style == "total")
+            planned = self.s.totals.at[C.PROVINCE, C.PLAN_YEARS[2008]] if C.PLAN_YEARS[2008] in self.s.totals else None
+            self.para(f"Các đơn vị lập kế hoạch năm 2008 gồm {total[2]} nhiệm vụ, tổng kinh phí "
+                      f"{number_vi(total[3], 1)} triệu đồng (kế hoạch kinh phí năm 2008 của các đơn vị: "
+                      f"{number_vi(planned, 1)} triệu đồng).")
+            self.wide_table(plan)
         for field_id in PROJECTS_FIELDS:
             if field_id in self.spec.fields:
                 self.para(self.spec.fields[field_id].vi + ":", italic=True)
             self.words(field_id)
 
     def area_figures(self, area: str) -> None:
+        if area == "PHUC_VU_DAN_DN":
+            services = services_part(self.s, self.spec)
+            if services is not None:
+                self.para(services.heading + ":", italic=True)
+                _table(self.doc, services)
+                self.para("", after=4)
         if area not in self.s.funding_by_area.index:
             return
         row = self.s.funding_by_area.loc[area]
@@ -444,7 +475,8 @@ class _Report:
             self.para("(Chưa có đơn vị nào báo cáo nội dung này.)", italic=True)
             return
         if heading:
-            self.para(f"{WORDS_HEADING} ({self.spec.fields[field_id].vi.lower()}):", italic=True)
+            label = self.spec.fields[field_id].vi
+            self.para(f"{WORDS_HEADING} ({label[:1].lower()}{label[1:]}):", italic=True)
         for said in shared:
             p = self.para(indent=False)
             self.run(p, f"– {said.text} ")
@@ -456,6 +488,8 @@ class _Report:
             self.run(p, said.text)
 
     def table(self, bieu: Bieu, *, title: bool = True) -> None:
+        """A biểu of the print set; a wide one (landscape on paper) on landscape pages of its own."""
+        width = self.landscape() if bieu.landscape else TEXT_WIDTH
         if title:
             self.para(f"{bieu.label}: {bieu.title}", bold=True, size=11, align="center", after=2)
         if bieu.unit:
@@ -463,15 +497,46 @@ class _Report:
         for part in bieu.parts:
             if part.heading:
                 self.para(part.heading, italic=True, size=11, align="left", indent=False, after=2)
-            _table(self.doc, part)
-        self.para("", after=4)
+            _table(self.doc, part, width)
+        if bieu.landscape:
+            self.portrait()
+        else:
+            self.para("", after=4)
+
+    def wide_table(self, part: Part) -> None:
+        """A table of many columns on landscape pages of its own."""
+        width = self.landscape()
+        if part.heading:
+            self.para(part.heading, italic=True, size=11, align="left", indent=False, after=2)
+        _table(self.doc, part, width)
+        self.portrait()
+
+    def landscape(self) -> float:
+        """Start landscape pages (a new section); returns the text width in millimetres."""
+        from docx.enum.section import WD_ORIENT, WD_SECTION
+        from docx.shared import Mm
+
+        section = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Mm(297), Mm(210)
+        section.left_margin, section.right_margin = Mm(20), Mm(15)
+        return 297 - 20 - 15
+
+    def portrait(self) -> None:
+        from docx.enum.section import WD_ORIENT, WD_SECTION
+        from docx.shared import Mm
+
+        section = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.left_margin, section.right_margin = Mm(30), Mm(15)
 
 
 # --------------------------------------------------------------------------------------------------------
 # python-docx helpers
 
 
-def _table(doc: Any, part: Part) -> None:
+def _table(doc: Any, part: Part, width: float = 0.0) -> None:
     """A print-set table in Word: banded headers merged above their columns; 10-point text. Cells are taken
     from the table's XML once (python-docx looks every cell up through the whole table: quadratic)."""
     from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -488,10 +553,10 @@ def _table(doc: Any, part: Part) -> None:
     grid = [[_Cell(tc, table) for tc in tr.tc_lst] for tr in table._tbl.tr_lst]
     weights = [c.width + 4 for c in columns]  # narrow columns (STT, figures) need more than their share on paper
     for i, weight in enumerate(weights):
-        width = Mm(165 * weight / sum(weights))
-        table.columns[i].width = width
+        column_width = Mm((width or TEXT_WIDTH) * weight / sum(weights))
+        table.columns[i].width = column_width
         for row in grid:
-            row[i].width = width
+            row[i].width = column_width
 
     def put(cell: Any, text: str, *, bold: bool = False, align: int = 0) -> None:
         paragraph = cell.paragraphs[0]

@@ -76,16 +76,17 @@ def _ascii(text: str) -> str:
 # Numbers and dates in Vietnamese running text
 
 
-def number_vi(value: Any, decimals: int | None = None) -> str:
+def number_vi(value: Any, decimals: int | None = None, *, fixed: bool = False) -> str:
     """1500 → "1.500", 1388.5 → "1.388,5"; at most `decimals` decimals (default: 1 if the value has any, and
-    2 for values under 10 such as ratios), trailing zeros dropped; blank → "–"."""
+    2 for values under 10 such as ratios), trailing zeros dropped unless `fixed` (a table's money column:
+    "1.271,0" under "1.388,5"); blank → "–"."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "–"
     number = float(value)
     if decimals is None:
         decimals = 2 if abs(number) < 10 else 1
     text = f"{number:,.{decimals}f}"
-    if "." in text:
+    if "." in text and not fixed:
         text = text.rstrip("0").rstrip(".")
     return text.translate(str.maketrans(",.", ".,"))
 
