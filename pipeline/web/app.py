@@ -171,7 +171,7 @@ class Pages:
         html = self.env.get_template(template).render(
             request=request, lang=lang, other_lang=other, csrf=request.state.csrf, staff=request.state.staff,
             login_required=self.config.login_required, w=lambda key, **p: word(key, lang, **p),
-            here=request.url.path, **context)
+            here=request.url.path, switch=_with_lang(request, other), **context)
         return HTMLResponse(html, status_code=status)
 
     def message(self, request: Request, text: str, status: int) -> HTMLResponse:
@@ -426,6 +426,14 @@ def _matches(text: str, row: dict[str, Any]) -> bool:
 
     needle = fold(text)
     return needle in fold(row["code"]) or needle in fold(row["name"]) or needle in fold(row["file"] or "")
+
+
+def _with_lang(request: Request, lang: str) -> str:
+    """This page in the other language, its filters kept (after a POST: the form it came from)."""
+    from urllib.parse import urlencode
+
+    params = {**(request.query_params if request.method == "GET" else {}), "lang": lang}
+    return f"{request.url.path}?{urlencode(params)}"
 
 
 def _download(path: Path) -> Response:

@@ -79,6 +79,7 @@ def test_board_switches_to_english_and_remembers_it(client):
     assert "ictplan_lang=en" in page.headers["set-cookie"]
     assert "Returns received, round" in client.get("/").text  # the cookie keeps it
     assert "Tình hình nộp báo cáo" in client.get("/?lang=vi").text
+    assert 'href="/?state=missing&amp;lang=en"' in client.get("/?state=missing").text  # the filter kept
 
 
 def test_board_as_json_is_the_report_stages_round_status(client, recorded, registry):
