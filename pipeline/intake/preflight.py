@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from pipeline.intake import ole
+from pipeline.intake import odf, ole
 from pipeline.issues import Issue, Severity, format_number, issue
 
 try:  # every part of every return is inflated here: zlib-ng does it in half the time, with zlib's API
@@ -179,7 +179,12 @@ def _run_checks(data: bytes, found: _Findings, limits: Limits) -> None:
     elif data.startswith(_OLE_MAGIC):
         _check_ole(data, found)
     else:
-        found.stop("FILE_NOT_SPREADSHEET", kind=_other_kind(data))
+        kind = _other_kind(data)
+        if kind == "XML":  # its root element may stand past the first 4 KB (namespaces, a long comment)
+            kind = _xml_workbook_kind(_ascii_markup(data[:_ROOT_HEAD])) or kind
+        if kind not in _XML_WORKBOOKS:
+            found.stop("FILE_NOT_SPREADSHEET", kind=kind)
+        _check_xml_workbook(data, kind, found)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -344,6 +349,40 @@ def _decode_text(head: bytes) -> str | None:
             text = head.decode("latin-1")
     controls = sum(1 for ch in text if ord(ch) in _TEXT_CONTROLS)
     return text if controls <= len(text) // 20 else None
+
+
+# --------------------------------------------------------------------------------------------------
+# 3b. Workbooks that are one XML file: Excel 2003 XML Spreadsheet (.xml), flat OpenDocument (.fods)
+# --------------------------------------------------------------------------------------------------
+
+_FLAT_ODF = "flat OpenDocument"
+_XML_WORKBOOKS = {"XML Spreadsheet 2003": "xml", _FLAT_ODF: "fods"}  # the kind _other_kind names → format
+_ROOT_HEAD = 64 * 1024  # a flat ODF root element's namespace declarations take ~2 KB
+_SPREADSHEETML = b"urn:schemas-microsoft-com:office:spreadsheet"
+_DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")  # can only be markup: in a cell's text '<' is written &lt;
+
+
+def _xml_workbook_kind(markup: bytes) -> str | None:
+    if odf.declares_spreadsheet(markup):
+        return _FLAT_ODF
+    return "XML Spreadsheet 2003" if _SPREADSHEETML in markup else None
+
+
+def _check_xml_workbook(data: bytes, kind: str, found: _Findings) -> None:
+    """The guards of any XML part, on the whole file: its size was checked, and no DTD may stand anywhere in it
+    (the head check, then a search of the rest, which a long comment cannot push a DOCTYPE out of). A flat ODF
+    file becomes the .ods package calamine reads; an XML Spreadsheet is parsed by the reader
+    (intake/spreadsheetml.py), which bounds its sheets by their real cells."""
+    found.format = _XML_WORKBOOKS[kind]
+    if _declares_entities(_ascii_markup(data[:_HEAD]), len(data) <= _HEAD) or any(d in data for d in _DECLARATIONS):
+        found.stop("FILE_XML_ENTITIES", part=found.name)
+    if found.format == "xml":
+        found.hidden_rows = True  # the parsed workbook knows, at no extra cost: let the reader ask it
+        return
+    if odf.has_macros(data):
+        _flag_macros(found)
+    found.hidden_rows = b'table:visibility="collapse"' in data or b'table:visibility="filter"' in data
+    found.unpacked = odf.package(data)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -574,6 +613,9 @@ def _verify_members(parts: Iterable[_Part], found: _Findings, limits: Limits) ->
     for part in parts:
         head, produced, whole = _stream_member(part, budget, found)
         budget -= produced
+        if whole is None and part.key == "content.xml":  # a large .ods (checked by now): its copy is edited
+            inflated = _one_shot(part)
+            whole = inflated[2] if inflated else None
         if part.key.endswith(_XML_SUFFIXES) or _looks_like_xml(head):
             oversized = _check_xml_head(part, head, found, limits)
             if oversized is not None:
@@ -638,7 +680,8 @@ _MANY_EMPTY = 50
 def _for_parser(part: _Part, data: bytes) -> tuple[zipfile.ZipInfo, bytes, int]:
     """A checked part as the parser's copy holds it (info, data, CRC of the data), less what the reader never
     asks calamine for and calamine would parse all the same: a sheet's rows of formatted blanks, and the
-    workbook's defined names (the template names every input cell; `_meta` is what locates them)."""
+    workbook's defined names (the template names every input cell; `_meta` is what locates them); and an .ods's
+    content.xml without the indentation calamine refuses (gnumeric's, see intake/odf.py)."""
     edited = data
     middle = len(data) // 2
     if part.key.startswith("xl/worksheets/") and data.count(b"/>", middle, middle + _EMPTY_SAMPLE) > _MANY_EMPTY:
@@ -647,6 +690,8 @@ def _for_parser(part: _Part, data: bytes) -> tuple[zipfile.ZipInfo, bytes, int]:
         start, end = data.find(b"<definedNames>"), data.find(b"</definedNames>")
         if 0 <= start < end:
             edited = data[:start] + data[end + len(b"</definedNames>") :]
+    elif part.key == "content.xml":
+        edited = odf.without_indentation(data)
     return part.info, edited, part.info.CRC if edited is data else zlib.crc32(edited)
 
 

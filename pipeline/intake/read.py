@@ -52,7 +52,7 @@ from pipeline.form.layout import (
 from pipeline.form.meta import Meta, parse_meta
 from pipeline.form.registry import Registry
 from pipeline.form.spec import Field, FormSpec
-from pipeline.intake import markup, ole, preflight, xls_formats
+from pipeline.intake import markup, ole, preflight, spreadsheetml, xls_formats
 from pipeline.intake.submission import ProjectRow, Submission
 from pipeline.issues import issue
 from pipeline.normalize import (
@@ -80,8 +80,10 @@ TOLERANCE = 0.01  # a cached formula value further than this from the recomputed
 MIN_LABEL_SHARE = 0.5  # share of a sheet's labels (or header labels) that identifies it by content
 TOTAL_WORDS = ("Tổng cộng", "Cộng", "Tổng số")  # totals-row labels agencies use (domain brief §4.1)
 TOTAL_LABEL_MAX = 40  # longer texts in the first columns are project names, never a totals label
-LEGACY_FORMATS = {"xls": ".xls (Excel 97–2003)", "ods": ".ods (OpenDocument)"}
+LEGACY_FORMATS = {"xls": ".xls (Excel 97–2003)", "ods": ".ods (OpenDocument)", "fods": ".fods (OpenDocument XML)",
+                  "xml": ".xml (Excel 2003 XML)"}
 EXCEL95_FORMAT = ".xls (Excel 5.0/95)"
+ODF_FORMATS = ("ods", "fods")  # a flat ODF file is read as the .ods package it stands for (intake/odf.py)
 OOXML_FORMATS = ("xlsx", "xlsm")
 NOT_SHOWN = "—"  # stands for a value that is blank or cannot be computed, in messages
 _NUMBER_OPTIONS = {"int": {"integer": True}, "dec": {}, "money": {}, "pct": {"percent": True}}
@@ -284,7 +286,7 @@ class _Reader:
         self.plan = _plan_for(spec)
         self.meta: Meta | None = None
         self.cells = self.plan.cells  # where each field should be: the template's, or `_meta`'s record
-        self.book: CalamineWorkbook | None = None
+        self.book: CalamineWorkbook | spreadsheetml.Workbook | None = None
         self.unpacked = data  # what calamine reads: the preflight's uncompressed copy of the parts, if any
         self.sheets: dict[str, CalamineSheet] = {}
         self.rows: dict[str, tuple[list[list[Any]], int]] = {}  # sheet name → (its rows, the bound parsed to)
@@ -306,7 +308,10 @@ class _Reader:
             self.add("FILE_LEGACY_FORMAT", format=EXCEL95_FORMAT if checked.excel95 else LEGACY_FORMATS[checked.format])
         try:
             self.unpacked = checked.unpacked or (xls_formats.for_parser(self.data) if checked.format == "xls" else self.data)
-            self.book = CalamineWorkbook.from_filelike(io.BytesIO(self.unpacked))
+            self.book = self.open_book(checked.format)
+        except spreadsheetml.Refused as refused:
+            self.add(refused.code, **refused.context)
+            return
         except Exception as exc:  # calamine's own errors (ZipError, XmlError, PasswordError…)
             self.add("FILE_CORRUPT", reason=type(exc).__name__)
             return
@@ -326,6 +331,13 @@ class _Reader:
         if checked.hidden_rows:
             self.check_hidden_rows()
         sub.readable = True
+
+    def open_book(self, file_format: str | None) -> CalamineWorkbook | spreadsheetml.Workbook:
+        """calamine's workbook; for an Excel 2003 XML Spreadsheet, which calamine does not read, one with the
+        same interface (intake/spreadsheetml.py)."""
+        if file_format == "xml":
+            return spreadsheetml.Workbook(self.data)
+        return CalamineWorkbook.from_filelike(io.BytesIO(self.unpacked))
 
     def read_meta(self) -> None:
         spec, sub = self.spec, self.sub
@@ -838,17 +850,19 @@ class _Reader:
         """Those of `rows` (Excel numbers) that the sheet hides."""
         if self.sub.format in OOXML_FORMATS:
             return self.ooxml.hidden_rows(sheet) & rows
-        if self.sub.format == "ods":
+        if self.sub.format in ODF_FORMATS:
             ranges = markup.ods_hidden_rows(self.ods_content, sheet)
             return {row for row in rows if any(first <= row <= last for first, last in ranges)}
         if self.sub.format == "xls":
             return ole.xls_hidden_rows(self.xls_stream, sheet) & rows
+        if isinstance(self.book, spreadsheetml.Workbook):
+            return self.book.hidden_rows(sheet, rows)
         return set()
 
     def merged_ranges(self, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         """((first row, first col), (last row, last col)), 0-based, of the sheet's merged ranges. calamine
-        gives them for .xlsx and .xls, not for .ods."""
-        if self.sub.format == "ods":
+        gives them for .xlsx and .xls, not for .ods; intake/spreadsheetml.py for .xml."""
+        if self.sub.format in ODF_FORMATS:
             return markup.ods_merged_ranges(self.ods_content, sheet)
         return self.sheets[sheet].merged_cell_ranges or []
 
@@ -859,7 +873,7 @@ class _Reader:
 
     @cached_property
     def ods_content(self) -> str:
-        """An .ods return's content.xml, read once."""
+        """An .ods return's content.xml (a flat ODF file's whole document), read once."""
         try:
             return zipfile.ZipFile(io.BytesIO(self.unpacked)).read("content.xml").decode("utf-8", "replace")
         except (KeyError, zipfile.BadZipFile):

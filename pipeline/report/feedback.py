@@ -7,7 +7,7 @@ highlighted and commented:
 
 - an .xlsx/.xlsm return: a copy of the agency's own workbook (openpyxl, macros never copied, saved as
   .xlsx). The agency's file is only read; the copy is a new file written atomically;
-- an .xls/.ods return (openpyxl cannot open them), or an .xlsx openpyxl cannot load: the CURRENT template
+- an .xls/.ods/.fods/.xml return (openpyxl cannot open them), or an .xlsx openpyxl cannot load: the CURRENT template
   re-created and pre-filled with the values read, annotated where the template puts each field, so the
   agency corrects and resends the right form;
 - an unreadable file (corrupt, encrypted, not a spreadsheet, not our form): only the issues sheet.
@@ -46,6 +46,7 @@ from pipeline.filenames import fit_name, shorten
 from pipeline.form.layout import a1, layout_for
 from pipeline.form.spec import FormSpec
 from pipeline.intake import preflight
+from pipeline.intake.read import LEGACY_FORMATS
 from pipeline.intake.submission import Submission
 from pipeline.issues import Issue, Severity, display_value
 
@@ -234,7 +235,7 @@ def _template_feedback(submission: Submission, issues: list[Issue], spec: FormSp
     wb = _load(data)
     rows = {p.row: index for index, p in enumerate(submission.projects)}
     entries = [_template_entry(wb, i, spec, rows, extra) for i in issues]
-    shown = {"xls": ".xls (Excel 97–2003)", "ods": ".ods (OpenDocument)"}.get(submission.format or "")
+    shown = LEGACY_FORMATS.get(submission.format or "")  # .xls, .ods, .fods, .xml: openpyxl opens none of them
     why = (f"Tệp gửi đến ở định dạng {shown} nên không sao chép được" if shown and not copied
            else "Không sao chép được tệp gửi đến")
     notes = [

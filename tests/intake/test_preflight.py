@@ -84,7 +84,6 @@ REFUSED = [
     Case(h.csv_as_xls, "bao_cao.xls", "FILE_NOT_SPREADSHEET", None, {"kind": "CSV/text"}),
     Case(h.legacy_csv, "bao_cao.xls", "FILE_NOT_SPREADSHEET", None, {"kind": "CSV/text"}),
     Case(h.unicode_text, "bao_cao.xls", "FILE_NOT_SPREADSHEET", None, {"kind": "CSV/text"}),
-    Case(h.xml_spreadsheet_2003, "bao_cao.xls", "FILE_NOT_SPREADSHEET", None, {"kind": "XML Spreadsheet 2003"}),
     Case(h.plain_zip, "bao_cao.xlsx", "FILE_NOT_SPREADSHEET", None, {"kind": "ZIP"}),
     Case(h.docx, "bao_cao.docx", "FILE_NOT_SPREADSHEET", None, {"kind": "Word .docx"}),
     Case(h.word_doc, "bao_cao.doc", "FILE_NOT_SPREADSHEET", None, {"kind": "Word .doc"}),
@@ -159,8 +158,8 @@ def test_corrupt_deflate_names_the_damaged_part() -> None:
 @pytest.mark.parametrize(
     ("make", "fmt"),
     [(h.real_xlsx, "xlsx"), (h.renamed_sheet, "xlsx"), (h.real_ods, "ods"), (h.real_xls, "xls"),
-     (h.small_xls, "xls")],
-    ids=["xlsx", "xlsx-renamed-sheet", "ods", "xls", "xls-mini-stream"],
+     (h.small_xls, "xls"), (h.xml_spreadsheet_2003, "xml")],
+    ids=["xlsx", "xlsx-renamed-sheet", "ods", "xls", "xls-mini-stream", "xml-spreadsheet-2003"],
 )  # fmt: skip
 def test_normal_files_are_ok(make: Any, fmt: str) -> None:
     result = check_file(make(), f"bao_cao.{fmt}")

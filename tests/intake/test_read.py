@@ -26,7 +26,7 @@ from pipeline.form.layout import layout_for
 from pipeline.form.sample import SampleReturn, make_sample
 from pipeline.form.template import build_workbook, evaluate_computed
 from pipeline.intake import read as read_module
-from pipeline.intake.read import read
+from pipeline.intake.read import LEGACY_FORMATS, read
 from pipeline.intake.submission import Submission
 from pipeline.issues import CATALOGUE, Issue, Severity
 from pipeline.normalize import unicode_to_tcvn3
@@ -194,7 +194,9 @@ def _from_json(value: Any) -> Any:
 @pytest.mark.parametrize("expected_file", sorted(RETURNED.glob("*.json")), ids=lambda p: p.stem)
 def test_files_saved_by_other_programs_give_the_same_values(spec, registry, expected_file):
     """Fixtures converted once by LibreOffice (tests/data/returned/regenerate.py): .xls as Excel 2003
-    saves it, .ods from OpenOffice, an .xlsx re-saved by LibreOffice."""
+    saves it, .ods from OpenOffice, an .xlsx re-saved by LibreOffice; and by regenerate_odf_xml.py: .ods
+    re-saved by gnumeric (ODF 1.2 extended and strict, once FILE_CORRUPT), .fods and Excel 2003 XML saved by
+    LibreOffice (once refused as not a spreadsheet)."""
     expected = json.loads(expected_file.read_text(encoding="utf-8"))
     sub = read(RETURNED / expected["file"], spec=spec, registry=registry)
     assert sub.readable and errors(sub) == []
@@ -203,17 +205,17 @@ def test_files_saved_by_other_programs_give_the_same_values(spec, registry, expe
         assert sub.values[field_id] == pytest.approx(_from_json(value)), field_id
     assert filled([p.values for p in sub.projects]) == [
         {k: _from_json(v) for k, v in p.items() if v is not None} for p in expected["projects"]]
-    legacy = sub.format in ("xls", "ods")
+    legacy = sub.format in LEGACY_FORMATS
     assert ("FILE_LEGACY_FORMAT" in codes(sub)) == legacy
     # The only warning these clean files may carry: exactly 1 in a percent cell, undecidable in .xls/.ods.
     assert set(codes(sub)) - {"FILE_LEGACY_FORMAT"} <= {"VALUE_AMBIGUOUS_NUMBER"}
 
 
 def test_fixture_formats_are_what_their_names_say(spec, registry):
-    formats = {p.name: read(p, spec=spec, registry=registry).format
-               for p in RETURNED.iterdir() if p.suffix in (".xls", ".ods", ".xlsx")}
-    assert formats == {"excel2003-STC.xls": "xls", "excel2003-hidden-row-STC.xls": "xls",
-                       "openoffice-H-CANLOC.ods": "ods", "libreoffice-resaved-SYT.xlsx": "xlsx"}
+    workbooks = [p for p in RETURNED.iterdir() if p.suffix in (".xls", ".ods", ".xlsx", ".fods", ".xml")]
+    formats = {p.name: read(p, spec=spec, registry=registry).format for p in workbooks}
+    assert formats == {p.name: p.suffix[1:] for p in workbooks}
+    assert {"excel2003-STC.xls", "openoffice-H-CANLOC.ods", "libreoffice-resaved-SYT.xlsx"} <= formats.keys()
 
 
 def test_path_and_bytes_give_the_same_submission(spec, registry, stc_bytes, tmp_path):

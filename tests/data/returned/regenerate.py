@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,18 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def write_expected(target: Path, code: str, sample: Any) -> None:
+    """Beside the fixture, the values it was made from: what reading it must give."""
+    expected = {
+        "file": target.name,
+        "agency_code": code,
+        "values": {k: to_json(v) for k, v in sample.values.items()},
+        "projects": [{k: to_json(v) for k, v in p.items()} for p in sample.projects],
+    }
+    text = json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    target.with_suffix(".json").write_text(text, encoding="utf-8")
+
+
 def sample_for(spec: Any, agency: Any) -> Any:
     """The first sample of this agency (by seed) with a few projects."""
     for attempt in range(100):
@@ -77,14 +90,7 @@ def main() -> None:
             source.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
             target = HERE / f"{prefix}-{code}.{fmt}"
             shutil.copyfile(convert(source, fmt, Path(tmp) / fmt), target)
-            expected = {
-                "file": target.name,
-                "agency_code": code,
-                "values": {k: to_json(v) for k, v in sample.values.items()},
-                "projects": [{k: to_json(v) for k, v in p.items()} for p in sample.projects],
-            }
-            text = json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-            target.with_suffix(".json").write_text(text, encoding="utf-8")
+            write_expected(target, code, sample)
             print(f"{target.name}: {target.stat().st_size} bytes, {len(sample.projects)} projects")
             if fmt == "xls":
                 source.write_bytes(with_hidden_row(source.read_bytes(), spec))
@@ -95,15 +101,18 @@ def main() -> None:
 
 def with_hidden_row(data: bytes, spec: Any) -> bytes:
     """The workbook with the row of HIDDEN_FIELD hidden, as Excel's Format > Row > Hide leaves it."""
-    cell = layout_for(spec).cells[HIDDEN_FIELD]
-    part = f"xl/worksheets/sheet{[s.id for s in spec.sheets].index(spec.fields[HIDDEN_FIELD].sheet) + 2}.xml"
+    row = layout_for(spec).cells[HIDDEN_FIELD].row
+    return edit_sheet(data, spec, HIDDEN_FIELD, lambda xml: xml.replace(f'<row r="{row}" ', f'<row r="{row}" hidden="1" ', 1))
+
+
+def edit_sheet(data: bytes, spec: Any, field_id: str, edit: Callable[[str], str]) -> bytes:
+    """The workbook with the XML of the sheet that holds `field_id` changed by `edit`."""
+    part = f"xl/worksheets/sheet{[s.id for s in spec.sheets].index(spec.fields[field_id].sheet) + 2}.xml"
     source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             body = source.read(info.filename)
-            if info.filename == part:
-                body = body.replace(f'<row r="{cell.row}" '.encode(), f'<row r="{cell.row}" hidden="1" '.encode(), 1)
-            target.writestr(info, body)
+            target.writestr(info, edit(body.decode()).encode() if info.filename == part else body)
     return out.getvalue()
 
 
