@@ -180,11 +180,10 @@ def _run_checks(data: bytes, found: _Findings, limits: Limits) -> None:
         _check_ole(data, found)
     else:
         kind = _other_kind(data)
-        if kind == "XML":  # its root element may stand past the first 4 KB (namespaces, a long comment)
-            kind = _xml_workbook_kind(_ascii_markup(data[:_ROOT_HEAD])) or kind
-        if kind not in _XML_WORKBOOKS:
-            found.stop("FILE_NOT_SPREADSHEET", kind=kind)
-        _check_xml_workbook(data, kind, found)
+        workbook = _xml_workbook_kind(_ascii_markup(data[:_ROOT_HEAD])) if kind in _XML_KINDS else None
+        if workbook is None:  # e.g. an HTML page naming the namespace: not one, whatever its head suggested
+            found.stop("FILE_NOT_SPREADSHEET", kind="XML" if kind in _XML_WORKBOOKS else kind)
+        _check_xml_workbook(data, workbook, found)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -356,16 +355,22 @@ def _decode_text(head: bytes) -> str | None:
 # --------------------------------------------------------------------------------------------------
 
 _FLAT_ODF = "flat OpenDocument"
-_XML_WORKBOOKS = {"XML Spreadsheet 2003": "xml", _FLAT_ODF: "fods"}  # the kind _other_kind names → format
+_XML_WORKBOOKS = {"XML Spreadsheet 2003": "xml", _FLAT_ODF: "fods"}  # the kind → the format
+_XML_KINDS = ("XML", "XML Spreadsheet 2003")  # what _other_kind says of them from the first 4 KB
 _ROOT_HEAD = 64 * 1024  # a flat ODF root element's namespace declarations take ~2 KB
 _SPREADSHEETML = b"urn:schemas-microsoft-com:office:spreadsheet"
+_WORKBOOK_ROOT = re.compile(rb"<(?:[\w.-]+:)?Workbook[\s>/]")
 _DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")  # can only be markup: in a cell's text '<' is written &lt;
 
 
 def _xml_workbook_kind(markup: bytes) -> str | None:
+    """A workbook by its root element: flat ODF's <office:document office:mimetype="…spreadsheet">, or
+    SpreadsheetML's <Workbook> (any prefix) with its namespace (in the first 64 KB: past a DOCTYPE or a long
+    comment too, so that those are refused as what they are); an HTML page naming the namespace is not one."""
     if odf.declares_spreadsheet(markup):
         return _FLAT_ODF
-    return "XML Spreadsheet 2003" if _SPREADSHEETML in markup else None
+    workbook = _WORKBOOK_ROOT.search(markup) is not None and _SPREADSHEETML in markup
+    return "XML Spreadsheet 2003" if workbook else None
 
 
 def _check_xml_workbook(data: bytes, kind: str, found: _Findings) -> None:

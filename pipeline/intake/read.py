@@ -336,7 +336,7 @@ class _Reader:
         """calamine's workbook; for an Excel 2003 XML Spreadsheet, which calamine does not read, one with the
         same interface (intake/spreadsheetml.py)."""
         if file_format == "xml":
-            return spreadsheetml.Workbook(self.data)
+            return spreadsheetml.Workbook(self.data, name=self.sub.file)
         return CalamineWorkbook.from_filelike(io.BytesIO(self.unpacked))
 
     def read_meta(self) -> None:

@@ -85,8 +85,8 @@ class Sheet:
 class Workbook:
     """An XML Spreadsheet parsed at once (a return is ~100 KB: a few milliseconds with expat)."""
 
-    def __init__(self, data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> None:
-        parsed = _Parser(limits).parse(data)
+    def __init__(self, data: bytes, *, name: str = "", limits: Limits = DEFAULT_LIMITS) -> None:
+        parsed = _Parser(name, limits).parse(data)
         self.sheets = {sheet.name: sheet for sheet in parsed}
         self.sheet_names = [sheet.name for sheet in parsed]
         self.sheets_metadata = [SheetMetadata(sheet.name, sheet.visible) for sheet in parsed]
@@ -101,7 +101,8 @@ class Workbook:
 class _Parser:
     """expat callbacks that build the sheets as the elements stream past."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, name: str, limits: Limits) -> None:
+        self.name = name  # the file's, for messages
         self.limits = limits
         self.sheets: list[Sheet] = []
         self.sheet: Sheet | None = None
@@ -136,7 +137,7 @@ class _Parser:
         return self.sheets
 
     def refuse_declaration(self, *_: object) -> None:
-        raise Refused("FILE_XML_ENTITIES", part="DOCTYPE")
+        raise Refused("FILE_XML_ENTITIES", part=self.name)
 
     # -- elements ---------------------------------------------------------------------------------------
 

@@ -518,7 +518,7 @@ def _assert_well_formed(result: Preflight) -> None:
     assert result.ok == (
         result.format is not None and all(i.severity is not Severity.ERROR for i in result.issues)
     )
-    assert result.format in {None, "xlsx", "xlsm", "xls", "ods"}
+    assert result.format in {None, "xlsx", "xlsm", "xls", "ods", "fods", "xml"}
     assert_messages_complete(result)
 
 

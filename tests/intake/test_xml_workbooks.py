@@ -207,8 +207,8 @@ def test_expat_refuses_a_declaration_the_preflight_did_not_see():
     """Defence in depth: the parser itself refuses any DTD (here UTF-16, which the byte search cannot see)."""
     data = xml_workbook(_CELL, prolog=f'<?xml version="1.0" encoding="UTF-16"?>\n{_LAUGHS}').decode().encode("utf-16")
     with pytest.raises(spreadsheetml.Refused) as refused:
-        spreadsheetml.Workbook(data)
-    assert refused.value.code == "FILE_XML_ENTITIES"
+        spreadsheetml.Workbook(data, name="bao_cao.xml")
+    assert (refused.value.code, refused.value.context) == ("FILE_XML_ENTITIES", {"part": "bao_cao.xml"})
 
 
 @pytest.mark.parametrize("make", [lambda: xml_workbook(_CELL), lambda: fods('<table:table table:name="A"/>')],
