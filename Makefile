@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO := outputs/demo
 
-.PHONY: demo serve test lint bench bench-read bench-validate bench-serve clean
+.PHONY: demo serve test lint bench bench-read bench-validate bench-serve bench-formats clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-validate: $(STAMP)
 
 bench-serve: $(STAMP)
 	$(PY) benchmarks/bench_serve.py
+
+bench-formats: $(STAMP)
+	$(PY) benchmarks/bench_formats.py
 
 clean:
 	rm -rf $(DEMO) .pytest_cache

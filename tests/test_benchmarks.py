@@ -69,3 +69,13 @@ def test_bench_serve(cache):
     assert r["warm_server_s"] > 0 and r["fresh_check_s"] > 0 and r["upload_recorded_s"] > 0
     assert r["ratio"] == pytest.approx(r["fresh_check_s"] / r["warm_server_s"], rel=1e-6)
     assert r["target_met"] == (r["ratio"] >= r["target"]) and r["machine"]["reference_s_before"] > 0
+
+
+def test_bench_formats():
+    r = run_bench("bench_formats.py", ROOT, "--reads", "1", "--repeat", "1")
+    formats = [row["format"].split(",")[0] for row in r["rows"]]
+    assert formats == ["ods", "ods", "ods", "fods", "xml"]
+    for row in r["rows"]:
+        assert row["read_ms"] > row["preflight_ms"] > 0 and row["xlsx_read_ms"] > 0 and row["bytes"] > 0
+        assert row["ratio"] == pytest.approx(row["read_ms"] / row["xlsx_read_ms"])
+    assert r["reference_s_before"] > 0 and r["reference_s_after"] > 0
