@@ -7,7 +7,7 @@ validation.
 Frames (one pandera call per batch: its cost is per call and per column, not per row; see the design
 notes, performance-notes.md §4):
 - ``return_frame``: one row per readable submission, indexed by its position in the list given; one column
-  per return-level field. dtypes: float64 for numbers and bools (True → 1.0), datetime64[ns] for dates,
+  per return-level field. dtypes: float64 for numbers and bools (True → 1.0), datetime64[s] for dates,
   object for text and choice codes. Blank is NaN / NaT / None.
 - ``project_frame``: one row per project row of every readable submission, with ``_sub`` (position in the
   list) and ``_row`` (Excel row), then one column per table column, same dtype rules.
@@ -59,7 +59,7 @@ MONEY_DONG_LIMIT = 1e6
 SUB, ROW = "_sub", "_row"  # project-frame columns: submission position, Excel row
 RULE = "rule"  # the Tag variant of a spec rule's check
 
-FLOAT, DATE, OBJECT = "float64", "datetime64[ns]", "object"
+FLOAT, DATE, OBJECT = "float64", "datetime64[s]", "object"  # dates to the second: years 1–9999, any cell
 
 # What a phone, e-mail or URL must look like: part of the type, not of any one field, so it lives here
 # (the spec can add a stricter `pattern` per field). Texts fill RULE_PATTERN's {what}.

@@ -155,7 +155,7 @@ def test_return_frame_types_and_index(spec):
     assert list(frame.columns) == list(spec.fields)
     assert frame["tong_so_cbccvc"].dtype == np.float64
     assert frame["co_mang_lan"].tolist() == [1.0, 1.0]  # bool → 1.0
-    assert frame["ngay_so_lieu"].dtype == "datetime64[ns]"
+    assert frame["ngay_so_lieu"].dtype == schemas.DATE
     assert frame["ngay_so_lieu"].iloc[0] == pd.Timestamp(2007, 6, 30)
     assert frame["loai_don_vi"].dtype == object
     assert frame["kh_trong_tam_2008"].isna().all()
@@ -315,8 +315,8 @@ def test_type_formats(kind, value, ok):
 def test_rule_outcome_skips_rows_with_blank_operands(spec):
     rule = next(r for r in spec.rules if r.id == "R20a")  # ngay_so_lieu <= ngay_lap
     frame = pd.DataFrame({
-        "ngay_so_lieu": pd.to_datetime(["2007-06-30", "2007-10-01", None, "2007-10-01"]).astype("datetime64[ns]"),
-        "ngay_lap": pd.to_datetime(["2007-09-20", "2007-09-20", "2007-09-20", None]).astype("datetime64[ns]"),
+        "ngay_so_lieu": pd.to_datetime(["2007-06-30", "2007-10-01", None, "2007-10-01"]).astype(schemas.DATE),
+        "ngay_lap": pd.to_datetime(["2007-09-20", "2007-09-20", "2007-09-20", None]).astype(schemas.DATE),
     })
     assert schemas.rule_outcome(rule, frame).tolist() == [True, False, True, True]
 

@@ -678,3 +678,13 @@ def test_base_values_are_what_the_template_allows(spec):
         f = spec.fields[fid]
         if value is not None and f.min is not None:
             assert f.min <= value <= f.max, fid
+
+
+@pytest.mark.parametrize("far", [dt.date(9999, 12, 31), dt.date(1, 1, 1)])
+def test_a_date_past_the_nanosecond_range_is_out_of_range_regression(spec, far):
+    """Defect: a date field holding 31/12/9999 (a cell any tool can write) made the batch's frame conversion
+    raise OutOfBoundsDatetime, so every return of the batch got SYS_INTERNAL_ERROR. Frame dates are held to
+    the second, which spans years 1–9999: the date is an ordinary value outside the field's range."""
+    verdict = check_one(spec, changes={"ngay_so_lieu": far})
+    assert "SYS_INTERNAL_ERROR" not in [i.code for i in verdict.issues]
+    assert the_one(verdict, "RULE_RANGE", "ngay_so_lieu").severity is Severity.ERROR
