@@ -58,6 +58,7 @@ CURRENT_STATE_PARTS = (
     ("5. Giải pháp đề xuất", ("dg_de_xuat",)),
 )
 VIEWPOINT_FIELDS = ("kh_quan_diem", "kh_muc_tieu_tong_quat")
+# Gathered where the form asks them (one version or the other), not required of every spec by missing_fields.
 DECREE_64_ITEMS = ("kh_lo_trinh", "kh_dieu_kien", "kh_to_chuc_thuc_hien")  # form 1.1: roadmap, conditions, organisation
 PLAN_PARTS = (
     ("1. Xây dựng hạ tầng kỹ thuật phục vụ ứng dụng CNTT", ("kh_nd_ha_tang",), "HA_TANG"),
@@ -66,7 +67,7 @@ PLAN_PARTS = (
     ("4. Phát triển nguồn nhân lực CNTT", ("kh_nd_nhan_luc",), "NHAN_LUC"),
     ("5. Giải pháp thực hiện", ("kh_giai_phap", *DECREE_64_ITEMS, "kh_hieu_qua"), None),
 )
-PROJECTS_FIELDS = ("kh_trong_tam_2008",)
+PROJECTS_FIELDS = ("kh_trong_tam_2008",)  # form 1.0's priorities for 2008 (1.1 asks for the annual plan's table)
 SECTIONS = ("I. THỰC TRẠNG ỨNG DỤNG CÔNG NGHỆ THÔNG TIN", "II. QUAN ĐIỂM, MỤC TIÊU",
             "III. KẾ HOẠCH ỨNG DỤNG CÔNG NGHỆ THÔNG TIN GIAI ĐOẠN 2008–2010 VÀ NĂM 2008", "IV. KINH PHÍ",
             "V. KIẾN NGHỊ, ĐỀ XUẤT")
@@ -81,7 +82,7 @@ def missing_fields(spec: FormSpec) -> list[str]:
     """Narrative fields the report gathers that the spec lacks (a test keeps both in step)."""
     named = [f for _, fields in CURRENT_STATE_PARTS for f in fields] + [*VIEWPOINT_FIELDS, *PROJECTS_FIELDS]
     named += [f for _, fields, _ in PLAN_PARTS for f in fields]
-    return [f for f in named if f not in spec.fields and f not in DECREE_64_ITEMS]
+    return [f for f in named if f not in spec.fields and f not in (*DECREE_64_ITEMS, *PROJECTS_FIELDS)]
 
 
 def write_report(summary: C.Summary, spec: FormSpec, path: Path) -> Path:

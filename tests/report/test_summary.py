@@ -351,7 +351,7 @@ def test_libreoffice_renders_the_summary(round_, tmp_path):
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         # printed: the print set only (tests/report/test_print_set.py counts its pages)
-        assert "TOÀN TỈNH" in text and "Số máy tính bình quân trên một CBCCVC" in text
+        assert "Toàn tỉnh" in text and "Số máy tính bình quân trên một CBCCVC" in text
         assert "NGUỒN SỐ LIỆU" not in text and "THUYẾT MINH CỦA CÁC ĐƠN VỊ" not in text
 
 
