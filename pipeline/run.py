@@ -35,7 +35,7 @@ from pipeline.issues import Issue, Severity, issue
 from pipeline.parallel import beside, fork_pool, outcome
 from pipeline.record.ledger import Ledger, LedgerError
 from pipeline.record.lock import Holder, RunLock
-from pipeline.report.status import FEEDBACK_KEY
+from pipeline.report.status import FEEDBACK_KEY, current_ids
 
 BATCH_SIZE = 1000  # returns per validation call (its fixed cost is ~0.3 s) and files per reading chunk
 COUNT_KEYS = ("received", "accepted", "accepted_with_warnings", "rejected", "quarantined", "duplicate",
@@ -584,7 +584,7 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
     from pipeline.report.summary import write_summary
 
     with report.timed("summary"):
-        index = ledger.submissions(spec.round, ("id", "recorded_at", "counted"))
+        index = ledger.submissions(spec.round, INDEX_COLUMNS)
         large = len(index) >= LARGE_ROUND
         if large:
             _return_free_memory()  # what reading freed, before the summary (the peak of a large run)
@@ -606,15 +606,20 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
     return outputs
 
 
+# What the summary needs to know of every submission before it reads them: which count, which are current.
+INDEX_COLUMNS = ("id", "recorded_at", "counted", "agency_code", "status")
+
+
 def _summary_of(ledger: Ledger, spec: FormSpec, registry: Registry, index: list[dict[str, Any]]) -> Any:
-    """The round's Summary, from the ledger alone (`index`: its submissions' id, recorded_at, counted)."""
+    """The round's Summary, from the ledger alone (`index`: its submissions' INDEX_COLUMNS)."""
     from pipeline.report.consolidate import LEDGER_COLUMNS, build_summary
 
     counted = [s["id"] for s in index if s["counted"]]
+    current = current_ids((s["id"], s["agency_code"], s["status"], bool(s["counted"])) for s in index)
     latest = max((s["recorded_at"] for s in index), default=None)
     generated = dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)
     return build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),
-                         ledger.projects(counted), ledger.issues(counted), generated_at=generated)
+                         ledger.projects(counted), ledger.issues(current), generated_at=generated)
 
 
 def _write_beside_summary(summary: Any, spec: FormSpec, out: Path, draft: Path | None) -> dict[str, str]:
@@ -636,7 +641,7 @@ def write_draft_report(db: Path, out: Path, spec: FormSpec, registry: Registry) 
     if not db.exists():
         raise RunFailed(f"{db}: no ledger")
     with Ledger(db) as ledger:
-        index = ledger.submissions(spec.round, ("id", "recorded_at", "counted"))
+        index = ledger.submissions(spec.round, INDEX_COLUMNS)
         if not index:
             raise RunFailed(f"{db}: no return of round {spec.round} in the ledger")
         summary = _summary_of(ledger, spec, registry, index)

@@ -38,6 +38,7 @@ from pipeline.form.registry import Registry
 from pipeline.form.spec import Field, FormSpec
 from pipeline.issues import Issue
 from pipeline.record.ledger import ACCEPTED, decode_values
+from pipeline.report.status import current_ids
 
 # --------------------------------------------------------------------------------------------------------
 # Field ids the summary names. Everything else (labels, units, which fields are summed, which are text) is
@@ -99,6 +100,9 @@ _EXPECTED_COLUMNS: dict[str, set[str]] = {
 PROVINCE = "__tinh__"  # index of the province row in totals/coverage
 TOTAL = "__tong__"  # index of a grand-total row (funding by content area)
 UNCLASSIFIED = "__khac__"  # projects whose content area is blank or unknown
+
+ISSUE_COLUMNS = ["agency", "submission_id", "status", "counted", "code", "severity", "file", "sheet", "cell", "field",
+                 "row", "value", "message_vi", "message_en"]
 
 # Agency statuses (codes; labels come from pipeline.i18n "status.<code>").
 MISSING, REJECTED = "missing", "rejected"
@@ -179,7 +183,11 @@ class Summary:
                   status, counted, supersedes, superseded_by, errors, warnings, infos, form_version.
     changes       code, submission_id, previous_id, field, old, new: what a counted return changed
                   against the accepted return it superseded (raw typed values).
-    issues        agency, submission_id, then Issue.to_dict() columns, for the counted returns.
+    issues        ISSUE_COLUMNS: agency (code; '' if unknown), submission_id, status (the return's, as recorded),
+                  counted (the return is in the totals), then Issue.to_dict() columns: every issue of each
+                  agency's current returns (report.status.current_ids: the one that counts, and a newer one not
+                  yet valid; every file of an unknown agency). Registry agencies in registry order, then the
+                  others; each agency's returns oldest first. Superseded returns' issues stay in the ledger.
     duplicates    key, name, agencies, project_ids, count, cost: same normalised project name in ≥ 2
                   agencies (domain rule 18).
     moved_cells   code, field, sheet, cell, template_cell: values read from another cell than the
@@ -241,7 +249,8 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict
                   generated_at: dt.datetime) -> Summary:
     """Consolidate the round's ledger rows (all history, LEDGER_COLUMNS at least) into a Summary. Pure and
     deterministic. `submissions` is read once, row by row (a ledger cursor will do: each row's stored JSON
-    is decoded and dropped as it comes); `projects` and `issues` need only the counted returns'."""
+    is decoded and dropped as it comes); `projects` needs only the counted returns', `issues` only the current
+    returns' (report.status.current_ids)."""
     check_spec(spec)
     codes = [a.code for a in registry.agencies]
     history = _history(spec, submissions)
@@ -273,7 +282,7 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict
         targets=_target_blocks(spec), projects=_with_duplicates(ordered),
         funding_by_area=_funding_by_area(spec, ordered), narratives=_narratives(spec, values),
         submissions=history.drop(columns=["values", "moved"]).reset_index(drop=True),
-        changes=changes, issues=_issues(counted, issues), duplicates=_duplicates(ordered),
+        changes=changes, issues=_issues(history, counted, codes, issues), duplicates=_duplicates(ordered),
         moved_cells=_moved_cells(counted), unattributed=int((~history["agency"].isin(codes)).sum()),
     )
 
@@ -618,12 +627,20 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _issues(counted: pd.DataFrame, issues: Mapping[int, list[Issue]]) -> pd.DataFrame:
-    columns = ["agency", "submission_id", "code", "severity", "file", "sheet", "cell", "field", "row", "value",
-               "message_vi", "message_en"]
-    rows = [{"agency": row.agency, "submission_id": int(row.id), **i.to_dict()}
-            for row in counted.itertuples() for i in issues.get(int(row.id), [])]
-    return pd.DataFrame(rows, columns=columns)
+def _issues(history: pd.DataFrame, counted: pd.DataFrame, codes: list[str],
+            issues: Mapping[int, list[Issue]]) -> pd.DataFrame:
+    """The department's to-do list of problems: the issues of every current return (see Summary.issues)."""
+    current = current_ids(zip(history["id"].tolist(), history["agency"].tolist(), history["status"].tolist(),
+                              history["counted"].tolist(), strict=True))
+    in_totals = set(counted["id"].tolist())
+    rank = {code: i for i, code in enumerate(codes)}
+    listed = sorted((r for r in history.itertuples() if r.id in current),  # stable: oldest first per agency
+                    key=lambda r: rank.get(r.agency, len(rank)))
+    rows = [{"agency": r.agency, "submission_id": int(r.id), "status": r.status, "counted": int(r.id) in in_totals,
+             **i.to_dict()} for r in listed for i in issues.get(int(r.id), [])]
+    frame = pd.DataFrame(rows, columns=ISSUE_COLUMNS)
+    frame["row"] = frame["row"].astype("Int64")  # an Excel row, or none: not 9.0
+    return frame
 
 
 def _moved(template: dict[str, list[str]], cells_json: str | None) -> tuple[tuple[str, str, str, str], ...]:

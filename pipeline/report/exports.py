@@ -23,8 +23,6 @@ from pipeline.form.spec import TEXT_TYPES, FormSpec
 from pipeline.report import consolidate as C
 
 FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
-ISSUE_COLUMNS = ["agency", "submission_id", "code", "severity", "file", "sheet", "cell", "field", "row", "value",
-                 "message_vi", "message_en"]
 SUBMISSION_COLUMNS = ["id", "sha256", "file", "agency", "received_at", "recorded_at", "status", "counted",
                       "supersedes", "superseded_by", "errors", "warnings", "infos", "form_version"]
 
@@ -36,7 +34,7 @@ def write_exports(summary: C.Summary, spec: FormSpec, out_dir: Path) -> list[Pat
     tables: dict[str, Callable[[], tuple[pd.DataFrame, set[str]]]] = {
         "indicators.csv": lambda: (indicators_frame(summary, spec), _text_fields(spec)),
         "projects.csv": lambda: (projects_frame(summary, spec), _text_columns(spec) | {"duplicate_of"}),
-        "issues.csv": lambda: (summary.issues.reindex(columns=ISSUE_COLUMNS), {"file", "value", "message_vi", "message_en"}),
+        "issues.csv": lambda: (summary.issues.reindex(columns=C.ISSUE_COLUMNS), {"file", "value", "message_vi", "message_en"}),
         "submissions.csv": lambda: (summary.submissions.reindex(columns=SUBMISSION_COLUMNS), {"file"}),
     }
     return [write_atomic(folder / name, lambda path, table=table: write_csv(*table(), path), fallback=True)

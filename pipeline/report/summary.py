@@ -88,7 +88,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "title.funding_agency": ("KINH PHÍ DỰ KIẾN 2008–2010 THEO ĐƠN VỊ", "PLANNED FUNDING 2008–2010 BY AGENCY"),
     "title.narratives": ("THUYẾT MINH CỦA CÁC ĐƠN VỊ", "AGENCIES' NARRATIVES"),
     "title.status": ("TÌNH HÌNH NỘP BÁO CÁO", "RETURNS RECEIVED"),
-    "title.issues": ("LỖI VÀ CẢNH BÁO CỦA CÁC BÁO CÁO ĐƯỢC TỔNG HỢP", "ISSUES OF THE CONSOLIDATED RETURNS"),
+    "title.issues": ("LỖI VÀ CẢNH BÁO TRONG BÁO CÁO HIỆN HÀNH CỦA CÁC ĐƠN VỊ (ĐƯỢC TỔNG HỢP HOẶC CHƯA HỢP LỆ)",
+                     "ISSUES OF EACH AGENCY'S CURRENT RETURNS (COUNTED OR NOT YET VALID)"),
     "title.lineage": ("NGUỒN SỐ LIỆU", "DATA SOURCES"),
     "title.history": ("LỊCH SỬ CÁC TỆP ĐÃ NHẬN", "EVERY FILE RECEIVED"),
     "title.chartdata": ("SỐ LIỆU CỦA CÁC BIỂU ĐỒ Ở TRANG TỔNG QUAN", "DATA OF THE OVERVIEW CHARTS"),
@@ -193,6 +194,7 @@ WORDS: dict[str, tuple[str, str]] = {
                              "Latest file: {status}. See the agency's feedback."),
     "status.note_missing": ("Cần đôn đốc đơn vị nộp báo cáo.", "Remind the agency to report."),
     "yes": ("Có", "Yes"),
+    "unknown_agency": ("(chưa xác định được đơn vị)", "(agency unknown)"),
     "no": ("Không", "No"),
     "blank": ("(trống)", "(blank)"),
     "severity.error": ("lỗi", "error"),
@@ -862,14 +864,18 @@ class _Writer:
         return None
 
     def write_issues(self, ws: Worksheet) -> None:
+        """Every issue of each agency's current returns (Summary.issues): the department's to-do list."""
         cols = [Col(self.w("h.stt"), 5, "center"), Col(self.w("h.agency"), 22, "wrap"), Col(self.w("h.file"), 20, "wrap"),
+                Col(self.w("h.result"), 13, "center"), Col(self.w("h.counted"), 9, "center"),
                 Col(self.w("h.severity"), 10, "center"), Col(self.w("h.sheet"), 12, "wrap"), Col(self.w("h.cell"), 7, "center"),
                 Col(self.w("h.item"), 22, "wrap"), Col(self.w("h.value"), 14, "wrap"), Col(self.w("h.message"), 60, "wrap")]
         message = "message_vi" if self.lang == "vi" else "message_en"
         severity = {s: self.w(f"severity.{s}") for s in ("error", "warning", "info")}
+        style = {"error": "rejected", "warning": "warning"}
         rows: list[Row] = [
-            ("warning" if r.severity == "warning" else "body",
-             [i, self.agency_name(r.agency), r.file, severity.get(r.severity, r.severity), r.sheet, r.cell,
+            (style.get(r.severity, "body"),
+             [i, self.agency_name(r.agency) if r.agency else self.w("unknown_agency"), r.file,
+              self.status_label(r.status), bool(r.counted), severity.get(r.severity, r.severity), r.sheet, r.cell,
               self.field_label(r.field), r.value, getattr(r, message)])
             for i, r in enumerate(self.s.issues.itertuples(index=False), start=1)]
         self.table(ws, self.title(ws, "issues", len(cols)), cols, rows, freeze_cols=2)

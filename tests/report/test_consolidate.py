@@ -252,9 +252,11 @@ def test_narratives_issues_and_history(world, spec):
     assert len(s.narratives) == sum(1 for c in data for f in texts if data[c][0].get(f))
     resent = s.narratives[(s.narratives["code"] == RESENT_CODE) & (s.narratives["field"] == "dg_ket_qua")]
     assert resent["text"].tolist() == [data[RESENT_CODE][0]["dg_ket_qua"]]
-    # issues: of counted returns only (the rejected file's error is feedback, not summary)
-    assert list(s.issues["agency"]) == [WARNED_CODE, WARNED_CODE]
-    assert list(s.issues["severity"]) == ["warning", "info"]
+    # issues: of each agency's current returns (the counted one, the newest when not valid), registry order
+    assert list(s.issues["agency"]) == [WARNED_CODE, WARNED_CODE, REJECTED_CODE]
+    assert list(s.issues["severity"]) == ["warning", "info", "error"]
+    assert list(s.issues["status"]) == ["accepted_with_warnings", "accepted_with_warnings", "rejected"]
+    assert list(s.issues["counted"]) == [True, True, False]
     assert s.issues["message_vi"].iloc[0].startswith("Trang 'Hiện trạng', ô D10")
     assert list(s.submissions["id"]) == sorted(s.submissions["id"], key=lambda i: (
         s.submissions.set_index("id").at[i, "received_at"], i))

@@ -82,8 +82,6 @@ def test_projects_and_submissions_and_issues(exported):
     assert {"id", "sha256", "file", "agency", "received_at", "status", "counted", "supersedes", "superseded_by",
             "errors", "warnings"} <= set(submissions[0])
     assert submissions[0]["received_at"].count("T") == 1
-    issues = read(paths["issues.csv"])
-    assert list(issues[0] if issues else ["agency", "submission_id", "code", "severity", "file", "sheet", "cell", "field",
-                                         "row", "value", "message_vi", "message_en"]) == [
-        "agency", "submission_id", "code", "severity", "file", "sheet", "cell", "field", "row", "value", "message_vi",
-        "message_en"]
+    header = paths["issues.csv"].read_bytes()[len(BOM):].split(b"\r\n")[0].decode()
+    assert header.split(",") == ["agency", "submission_id", "status", "counted", "code", "severity", "file", "sheet",
+                                 "cell", "field", "row", "value", "message_vi", "message_en"]
