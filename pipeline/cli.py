@@ -395,14 +395,20 @@ def report(out_dir: str, db_path: str | None, as_pdf: bool, lang: str, spec_path
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=str(OUTPUTS / "ledger.sqlite"),
               show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print every agency's state and returns as JSON.")
+@click.option("--missing", is_flag=True,
+              help="Only the agencies not received or not yet valid, each with a reminder ready to send.")
 @common_options
-def status(db_path: str, as_json: bool, lang: str, spec_path: str | None, registry_path: str | None) -> None:
+def status(db_path: str, as_json: bool, missing: bool, lang: str, spec_path: str | None,
+           registry_path: str | None) -> None:
     """Show every agency's state this round, its latest file and its issues, from the ledger.
 
-    Example: ictplan status --db outputs/ledger.sqlite
+    Example: ictplan status --db outputs/ledger.sqlite --missing
     """
     s = Settings(lang, spec_path, registry_path)
-    state = _round_status(db_path, s, lang)
+    if missing:
+        _print_to_do(*_from_ledger(db_path, lang, _to_do_list(s, lang)), as_json, lang)
+        return
+    state = _from_ledger(db_path, lang, _round_status(s))
     if as_json:
         echo_json(state.to_dict())
         return
@@ -427,18 +433,48 @@ def status(db_path: str, as_json: bool, lang: str, spec_path: str | None, regist
     console.print(_totals_text(state, lang))
 
 
-def _round_status(db_path: str, s: Settings, lang: str) -> Any:
-    from pipeline.record.ledger import Ledger, LedgerError
+def _round_status(s: Settings) -> Callable[[Any], Any]:
     from pipeline.report.status import round_status
+
+    return lambda ledger: round_status(ledger, s.spec, s.registry)
+
+
+def _to_do_list(s: Settings, lang: str) -> Callable[[Any], Any]:
+    from pipeline.report.reminders import to_do_list
+
+    return lambda ledger: to_do_list(ledger, s.spec, s.registry, lang=lang)
+
+
+def _from_ledger(db_path: str, lang: str, query: Callable[[Any], Any]) -> Any:
+    """`query(ledger)` on an existing ledger; a ledger that cannot be read ends the command (exit 1)."""
+    from pipeline.record.ledger import Ledger, LedgerError
 
     if not Path(db_path).exists():  # opening it would create an empty ledger
         raise click.BadParameter(t("file.missing", lang, path=db_path), param_hint="--db")
     try:
         with Ledger(db_path) as ledger:
-            return round_status(ledger, s.spec, s.registry)
+            return query(ledger)
     except LedgerError as err:
         click.echo(t("consolidate.failed", lang, error=err), err=True)
         sys.exit(1)
+
+
+def _print_to_do(state: Any, reminders: list[Any], as_json: bool, lang: str) -> None:
+    """One plain-text block per agency, ready to paste into a reminder (or all of it as JSON)."""
+    if as_json:
+        echo_json(state.to_dict() | {"agencies": [r.to_dict() for r in reminders]})
+        return
+    pending = sum(r.agency.pending is not None for r in reminders)
+    counts = state.counts()
+    click.echo(t("todo.heading", lang, n=len(reminders), missing=counts["missing"], not_valid=counts["not_valid"],
+                 pending=pending, today=state.today.strftime("%d/%m/%Y")))
+    for reminder in reminders:
+        click.echo("\n" + "-" * 72 + f"\n{reminder.agency.code}\n" + "-" * 72)
+        click.echo(reminder.text)
+    if state.unattributed:  # the department's own work: find out who sent them
+        click.echo("\n" + t("status.unattributed", lang, n=len(state.unattributed)))
+        for r in state.unattributed:
+            click.echo(f"  {r.file} ({_when(r.received_at)}): {_status_word(r.status, lang)}")
 
 
 def _state_text(a: Any, lang: str) -> str:

@@ -93,6 +93,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.pending": ("tệp gửi sau {status}", "a later file {status}"),
     "status.replaced": ("{n} tệp cũ đã được thay thế", "{n} older files superseded"),
     "col.state": ("Tình trạng", "State"),
+    "todo.heading": (
+        "Các đơn vị cần đôn đốc, ngày {today}: {n} đơn vị ({missing} chưa nộp, {not_valid} chưa hợp lệ, "
+        "{pending} gửi lại chưa hợp lệ).",
+        "Agencies to chase, {today}: {n} ({missing} not received, {not_valid} not yet valid, "
+        "{pending} with a refused newer file).",
+    ),
     "status.recorded": ("(ghi sổ {when})", "(recorded {when})"),
     "status.feedback": ("→ phản hồi: {path}", "→ feedback: {path}"),
     "report.written": ("Đã ghi dự thảo báo cáo tổng hợp: {path}", "Wrote the draft consolidated report: {path}"),
