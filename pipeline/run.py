@@ -35,7 +35,7 @@ from pipeline.issues import Issue, Severity, issue
 from pipeline.parallel import beside, fork_pool, outcome
 from pipeline.record.ledger import Ledger, LedgerError
 from pipeline.record.lock import Holder, RunLock
-from pipeline.report.status import FEEDBACK_KEY, current_ids
+from pipeline.report.status import FEEDBACK_KEY, ReturnKey, current_ids
 
 BATCH_SIZE = 1000  # returns per validation call (its fixed cost is ~0.3 s) and files per reading chunk
 COUNT_KEYS = ("received", "accepted", "accepted_with_warnings", "rejected", "quarantined", "duplicate",
@@ -607,7 +607,7 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
 
 
 # What the summary needs to know of every submission before it reads them: which count, which are current.
-INDEX_COLUMNS = ("id", "recorded_at", "counted", "agency_code", "status")
+INDEX_COLUMNS = ("id", "recorded_at", "counted", "agency_code", "status", "received_at", "sha256")
 
 
 def _summary_of(ledger: Ledger, spec: FormSpec, registry: Registry, index: list[dict[str, Any]]) -> Any:
@@ -615,7 +615,8 @@ def _summary_of(ledger: Ledger, spec: FormSpec, registry: Registry, index: list[
     from pipeline.report.consolidate import LEDGER_COLUMNS, build_summary
 
     counted = [s["id"] for s in index if s["counted"]]
-    current = current_ids((s["id"], s["agency_code"], s["status"], bool(s["counted"])) for s in index)
+    current = current_ids(ReturnKey(s["id"], s["agency_code"], s["status"], bool(s["counted"]), s["received_at"],
+                                    s["sha256"]) for s in index)
     latest = max((s["recorded_at"] for s in index), default=None)
     generated = dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)
     return build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),

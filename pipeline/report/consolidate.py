@@ -38,7 +38,7 @@ from pipeline.form.registry import Registry
 from pipeline.form.spec import Field, FormSpec
 from pipeline.issues import Issue
 from pipeline.record.ledger import ACCEPTED, decode_values
-from pipeline.report.status import current_ids
+from pipeline.report.status import ReturnKey, current_ids
 
 # --------------------------------------------------------------------------------------------------------
 # Field ids the summary names. Everything else (labels, units, which fields are summed, which are text) is
@@ -630,14 +630,14 @@ def _same(a: Any, b: Any) -> bool:
 def _issues(history: pd.DataFrame, counted: pd.DataFrame, codes: list[str],
             issues: Mapping[int, list[Issue]]) -> pd.DataFrame:
     """The department's to-do list of problems: the issues of every current return (see Summary.issues)."""
-    current = current_ids(zip(history["id"].tolist(), history["agency"].tolist(), history["status"].tolist(),
-                              history["counted"].tolist(), strict=True))
+    keys = [ReturnKey(int(r.id), r.agency, r.status, bool(r.counted), r.received_at, r.sha256)
+            for r in history.itertuples()]
+    current = current_ids(keys)
     in_totals = set(counted["id"].tolist())
     rank = {code: i for i, code in enumerate(codes)}
-    listed = sorted((r for r in history.itertuples() if r.id in current),  # stable: oldest first per agency
-                    key=lambda r: rank.get(r.agency, len(rank)))
-    rows = [{"agency": r.agency, "submission_id": int(r.id), "status": r.status, "counted": int(r.id) in in_totals,
-             **i.to_dict()} for r in listed for i in issues.get(int(r.id), [])]
+    listed = sorted((k for k in keys if k.id in current), key=lambda k: (rank.get(k.agency, len(rank)), k.newness))
+    rows = [{"agency": k.agency, "submission_id": k.id, "status": k.status, "counted": k.id in in_totals,
+             **i.to_dict()} for k in listed for i in issues.get(k.id, [])]
     frame = pd.DataFrame(rows, columns=ISSUE_COLUMNS)
     frame["row"] = frame["row"].astype("Int64")  # an Excel row, or none: not 9.0
     return frame

@@ -22,7 +22,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.form.registry import Agency, Registry
 from pipeline.form.spec import FormSpec
@@ -36,8 +36,24 @@ RETURN_STATES = (VALID, VALID_WITH_WARNINGS, NOT_VALID, SUPERSEDED)
 FEEDBACK_KEY = "feedback:"  # a run's outputs: "feedback:<file name>" → the feedback workbook written for it
 CONTACT_PERSON = "nguoi_lap"  # the return's "prepared by"; phone and e-mail are the spec's phone/email fields
 
-_COLUMNS = ("id", "file_name", "agency_code", "status", "counted", "received_at", "recorded_at", "errors",
+_COLUMNS = ("id", "sha256", "file_name", "agency_code", "status", "counted", "received_at", "recorded_at", "errors",
             "warnings", "infos", "run_id")
+
+
+class ReturnKey(NamedTuple):
+    """What decides whether a return is current: its agency, status, whether it counts, and how new it is."""
+
+    id: int
+    agency: str | None
+    status: str
+    counted: bool
+    received_at: Any  # ISO text or a datetime (one kind in one call)
+    sha256: str
+
+    @property
+    def newness(self) -> tuple[Any, str]:
+        """The ledger's order of returns: received time, then hash (never the order they were processed in)."""
+        return self.received_at, self.sha256
 
 
 @dataclass(frozen=True)
@@ -174,8 +190,9 @@ class RoundStatus:
 
 def round_status(ledger: Ledger, spec: FormSpec, registry: Registry, *, today: dt.date | None = None) -> RoundStatus:
     """The round of `spec` as the ledger holds it: every registry agency with its state and returns."""
-    rows = list(ledger.iter_submissions(spec.round, _COLUMNS))
-    current = current_ids((r["id"], r["agency_code"], r["status"], bool(r["counted"])) for r in rows)
+    rows = sorted(ledger.iter_submissions(spec.round, _COLUMNS), key=lambda r: (r["received_at"], r["sha256"]))
+    current = current_ids(ReturnKey(r["id"], r["agency_code"], r["status"], bool(r["counted"]), r["received_at"],
+                                    r["sha256"]) for r in rows)
     feedback = _feedback_paths(ledger)
     by_agency: dict[str | None, list[ReturnState]] = {}
     for row in rows:
@@ -188,20 +205,22 @@ def round_status(ledger: Ledger, spec: FormSpec, registry: Registry, *, today: d
                        today or dt.date.today(), agencies, tuple(by_agency.get(None, ())))
 
 
-def current_ids(returns: Iterable[tuple[int, str | None, str, bool]]) -> set[int]:
-    """The ids of the current returns among (id, agency code, ledger status, counted), oldest first: per agency
-    the counted one, and the newest if it is not valid; every return whose agency is unknown."""
+def current_ids(returns: Iterable[ReturnKey]) -> set[int]:
+    """The ids of the current returns: per agency the counted one, and the newest if it is not valid; every
+    return whose agency is unknown. Newest by `ReturnKey.newness`, so ties of received time are broken the
+    same way whatever order the returns were processed in."""
     counted: dict[str, int] = {}
-    newest: dict[str, tuple[int, str]] = {}
+    newest: dict[str, ReturnKey] = {}
     unknown: set[int] = set()
-    for submission_id, agency, status, is_counted in returns:
-        if not agency:
-            unknown.add(submission_id)
+    for r in returns:
+        if not r.agency:
+            unknown.add(r.id)
             continue
-        newest[agency] = (submission_id, status)
-        if is_counted:
-            counted[agency] = submission_id
-    return set(counted.values()) | unknown | {i for i, status in newest.values() if status not in ACCEPTED}
+        if r.agency not in newest or r.newness > newest[r.agency].newness:
+            newest[r.agency] = r
+        if r.counted:
+            counted[r.agency] = r.id
+    return set(counted.values()) | unknown | {r.id for r in newest.values() if r.status not in ACCEPTED}
 
 
 def _return_state(row: dict[str, Any], current: set[int], feedback: dict[tuple[int, str], str]) -> ReturnState:

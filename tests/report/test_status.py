@@ -12,7 +12,7 @@ from summary_factory import make_return, record
 
 from pipeline.issues import issue
 from pipeline.record.ledger import Ledger
-from pipeline.report.status import current_ids, round_status
+from pipeline.report.status import ReturnKey, current_ids, round_status
 
 RECEIVED = {  # agency → (ledger status, received at) of each file, in the order they were recorded
     "STC": [("accepted", "2007-09-20T08:00:00")],
@@ -142,7 +142,13 @@ def test_json_carries_the_board_and_the_lists(status):
 
 
 def test_current_ids_rule():
-    rows = [(1, "A", "accepted", False), (2, "A", "accepted", True), (3, "B", "rejected", False),
-            (4, "B", "rejected", False), (5, "C", "accepted", True), (6, "C", "quarantined", False),
-            (7, None, "rejected", False)]
-    assert current_ids(rows) == {2, 4, 5, 6, 7}
+    def key(i, agency, status, counted, hour, sha="0"):
+        return ReturnKey(i, agency, status, counted, f"2007-09-20T{hour:02d}:00:00", sha)
+
+    rows = [key(1, "A", "accepted", False, 8), key(2, "A", "accepted", True, 9), key(3, "B", "rejected", False, 8),
+            key(4, "B", "rejected", False, 9), key(5, "C", "accepted", True, 8), key(6, "C", "quarantined", False, 9),
+            key(7, None, "rejected", False, 8)]
+    assert current_ids(rows) == current_ids(reversed(rows)) == {2, 4, 5, 6, 7}
+    # received at the same time: the hash decides which is newer, as the ledger's supersede rule does
+    tie = [key(8, "D", "rejected", False, 10, "b"), key(9, "D", "rejected", False, 10, "a")]
+    assert current_ids(tie) == current_ids(reversed(tie)) == {8}
