@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from pipeline.form.bundled import bundled
 from pipeline.normalize import normalize_key, tcvn3_to_unicode, vni_to_unicode
 
-DEFAULT_REGISTRY = Path(__file__).resolve().parents[2] / "workbook_templates" / "agencies.csv"
+DEFAULT_REGISTRY = bundled("agencies.csv")
 COLUMNS = ("code", "name_vi", "name_en", "group", "group_vi", "group_en", "loai_don_vi", "aliases")
 # Optional: the agency office's phone and e-mail, for reminders to agencies that have not reported (a registry
 # without them still loads; the contact fields of an agency's own return are used first).

@@ -24,10 +24,11 @@ import yaml
 
 from pipeline.filenames import name_problem
 from pipeline.form import expr
+from pipeline.form.bundled import bundled
 
 # The safe loader, in C when PyYAML has libyaml (10× faster: every command loads the spec at start).
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "workbook_templates" / "form_spec.yaml"
+DEFAULT_SPEC = bundled("form_spec.yaml")
 
 INPUT_TYPES = {"str", "text", "int", "dec", "money", "pct", "bool", "choice", "date", "year", "phone", "email",
                "url", "agency"}
