@@ -305,6 +305,8 @@ def _print_run(report: Any, lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from pipeline.filenames import EXCEL_PATH_LIMIT, fits_excel
+
     console = Console()
     if report.stale_lock is not None:
         h = report.stale_lock
@@ -325,6 +327,8 @@ def _print_run(report: Any, lang: str) -> None:
         console.print(t("consolidate.outputs", lang) + ":")
         for path in report.outputs.values():
             console.print(f"  {path}")
+            if not fits_excel(Path(path)):
+                console.print("  " + t("consolidate.too_long", lang, limit=EXCEL_PATH_LIMIT))
 
 
 DEMO_SEED, DEMO_ERROR_RATE = 2007, 0.15  # 41 returns, 4 of them with the sample generator's deliberate mistakes
@@ -553,12 +557,23 @@ def main() -> None:
         code = 0
     except SystemExit as done:
         code = _exit_code(done.code)
+    except PermissionError as refused:  # a template or sample open in Excel (consolidate's outputs fall back)
+        # os.replace names the temporary file first, the target second
+        click.echo(t("file.locked", _lang_of_command_line(), path=refused.filename2 or refused.filename), err=True)
+        code = 1
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except OSError:  # output into a closed pipe (`| head`): what is left cannot be shown anyway
         code = code or 1
     os._exit(code)
+
+
+def _lang_of_command_line() -> str:
+    """--lang's value, for a message given once the command has ended."""
+    args = sys.argv[1:]
+    given = args[args.index("--lang") + 1] if "--lang" in args[:-1] else None
+    return given if given in LANGS else default_lang()
 
 
 def _utf8_output() -> None:

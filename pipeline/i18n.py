@@ -27,6 +27,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đã tạo {count} báo cáo mẫu trong {out} ({mistakes} báo cáo có lỗi cố ý; xem manifest.json).",
         "Wrote {count} sample returns to {out} ({mistakes} with deliberate mistakes; see manifest.json).",
     ),
+    "file.locked": (
+        "Không ghi được {path}: tệp đang mở trong chương trình khác (Excel?) hoặc không được phép ghi. "
+        "Đề nghị đóng tệp rồi chạy lại.",
+        "Cannot write {path}: the file is open in another program (Excel?) or may not be written. "
+        "Close it and run again.",
+    ),
+    "consolidate.too_long": (
+        "↑ Excel không mở được tệp có đường dẫn dài quá {limit} ký tự: đề nghị chọn thư mục kết quả (--out) "
+        "có đường dẫn ngắn hơn.",
+        "↑ Excel cannot open a file whose path is over {limit} characters: choose an output folder (--out) "
+        "with a shorter path.",
+    ),
     "demo.done": (
         "Bản chạy thử nằm trong thư mục {out} (mẫu, báo cáo mẫu, sổ cái, bảng tổng hợp và phản hồi).",
         "The demo is in the folder {out} (templates, sample returns, ledger, summary and feedback).",

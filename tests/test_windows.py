@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.filenames import EXCEL_PATH_LIMIT
 from pipeline.form.sample import make_sample, write_samples
 from pipeline.form.template import build_workbook, template_file_name
 from pipeline.record.ledger import Ledger
@@ -111,3 +112,43 @@ def test_output_sent_to_a_file_through_a_windows_code_page_is_utf8(tmp_path):
                                capture_output=True, env=env, cwd=ROOT)
     assert elsewhere.returncode != 0 and b"UnicodeEncodeError" in elsewhere.stderr  # what it fixes
 
+
+
+def test_a_template_open_in_excel_is_named_not_a_traceback(tmp_path, spec):
+    """`ictplan template` (or `demo`) while last round's copy is open in Excel: Windows refuses to replace it.
+    The command names the file and says what to do, in the language asked for; no traceback."""
+    script = """if True:
+        import os, sys
+        from pipeline.cli import main
+        real = os.replace
+        def replace(src, dst):
+            if str(dst).endswith("_STC.xlsx"):  # as Windows says it: the temporary file, then the target
+                raise PermissionError(13, "Access is denied", str(src), 5, str(dst))
+            return real(src, dst)
+        os.replace = replace
+        sys.argv = ["ictplan", "template", "--out", sys.argv[1], "--lang", "en"]
+        main()
+    """
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "mẫu")], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    target = tmp_path / "mẫu" / template_file_name(spec, "STC")
+    assert done.stderr.strip() == (f"Cannot write {target}: the file is open in another program (Excel?) or may "
+                                   "not be written. Close it and run again.")
+
+
+def test_an_output_excel_cannot_open_is_pointed_out(tmp_path, spec, registry):
+    """An output folder so deep that the summary's full path is over 218 characters: the feedback names are
+    shortened to fit, the summary's fixed name cannot be, so the run says which output Excel will refuse."""
+    inbox = tmp_path / "inbox"
+    write_samples(spec, registry, inbox, count=3, seed=4, error_rate=1.0)
+    room = EXCEL_PATH_LIMIT - len(str(tmp_path)) - len(summary_name(spec)) + 5  # 3 characters too long
+    out = tmp_path / ("Kết quả tổng hợp " * 20)[:room].strip()
+    result = CliRunner().invoke(cli, ["consolidate", "--inbox", str(inbox), "--out", str(out), "--lang", "en"],
+                                env={"COLUMNS": "400"})  # rich would fold the long paths
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    warned = [lines[i - 1].strip() for i, line in enumerate(lines) if "Excel cannot open" in line]
+    assert warned == [str(out / summary_name(spec))]
+    feedback = [Path(line.strip()) for line in lines if "phan_hoi_" in line]
+    assert len(feedback) == 3 and all(len(str(p)) <= EXCEL_PATH_LIMIT for p in feedback)
