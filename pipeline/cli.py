@@ -327,7 +327,7 @@ def _print_run(report: Any, lang: str) -> None:
         console.print(t("consolidate.outputs", lang) + ":")
         for path in report.outputs.values():
             console.print(f"  {path}")
-            if not fits_excel(Path(path)):
+            if Path(path).suffix in (".xlsx", ".xls", ".csv") and not fits_excel(Path(path)):  # what Excel opens
                 console.print("  " + t("consolidate.too_long", lang, limit=EXCEL_PATH_LIMIT))
 
 

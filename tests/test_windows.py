@@ -139,7 +139,8 @@ def test_a_template_open_in_excel_is_named_not_a_traceback(tmp_path, spec):
 
 def test_an_output_excel_cannot_open_is_pointed_out(tmp_path, spec, registry):
     """An output folder so deep that the summary's full path is over 218 characters: the feedback names are
-    shortened to fit, the summary's fixed name cannot be, so the run says which output Excel will refuse."""
+    shortened to fit, the summary's fixed name cannot be, so the run says which output Excel will refuse (the
+    draft report's longer name is for Word, which opens it)."""
     inbox = tmp_path / "inbox"
     write_samples(spec, registry, inbox, count=3, seed=4, error_rate=1.0)
     room = EXCEL_PATH_LIMIT - len(str(tmp_path)) - len(summary_name(spec)) + 5  # 3 characters too long
