@@ -277,7 +277,7 @@ def consolidate(inbox_dir: str, out_dir: str, db_path: str | None, dry_run: bool
             report = _with_progress(lambda progress: run_consolidation(
                 paths, spec_, registry_, dry_run=dry_run, progress=progress), len(list_inbox(paths.inbox)), lang)
     except LockHeld as held:
-        click.echo(t("consolidate.locked", lang, pid=held.holder.pid, host=held.holder.host,
+        click.echo(t("consolidate.locked", lang, pid=str(held.holder.pid), host=held.holder.host,
                      since=held.holder.since), err=True)
         sys.exit(1)
     except (LedgerError, RunFailed) as err:
@@ -310,7 +310,7 @@ def _print_run(report: Any, lang: str) -> None:
     console = Console()
     if report.stale_lock is not None:
         h = report.stale_lock
-        console.print(t("consolidate.stale_lock", lang, pid=h.pid, host=h.host, since=h.since))
+        console.print(t("consolidate.stale_lock", lang, pid=str(h.pid), host=h.host, since=h.since))
     if report.dry_run:
         console.print(t("consolidate.dry_run", lang))
     table = Table(title=t("consolidate.summary", lang))

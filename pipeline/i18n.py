@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipeline.issues import LenientFormatter
+from pipeline.issues import formatter
 
 LANGS = ("vi", "en")
 
@@ -125,8 +125,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-_FORMATTER = LenientFormatter()
-
 
 def default_lang() -> str:
     lang = os.environ.get("ICTPLAN_LANG", "vi").lower()
@@ -136,4 +134,4 @@ def default_lang() -> str:
 def t(key: str, lang: str, **params: Any) -> str:
     """The message for `key` in `lang`; a missing placeholder prints '?' instead of failing."""
     vi, en = MESSAGES[key]
-    return _FORMATTER.format(vi if lang == "vi" else en, **params)
+    return formatter(lang).format(vi if lang == "vi" else en, **params)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -35,6 +37,8 @@ class Detail:
     severity: Severity
     vi: str
     en: str
+    # Placeholders' values for an issue that does not carry them (recorded before the placeholder existed).
+    defaults: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -154,10 +158,13 @@ CATALOGUE: dict[str, Detail] = {
     # --- VALUE: one cell --------------------------------------------------------------------------------
     "VALUE_NOT_NUMBER": Detail("Not a number", E,
         "giá trị \"{value}\" không phải là số. Vui lòng nhập số (ví dụ 1.500 hoặc 12,5).",
-        "\"{value}\" is not a number. Please enter a number (e.g. 1.500 or 12,5)."),
+        "\"{value}\" is not a number. Please enter a number (e.g. 1500 or 12.5)."),
     "VALUE_NOT_INTEGER": Detail("Not a whole number", E,
         "giá trị {value} phải là số nguyên ({unit}).",
         "{value} must be a whole number ({unit})."),
+    "VALUE_GROUPED_THOUSANDS": Detail("Dot read as a thousands separator", W,
+        "ô ghi \"{value}\", đã đọc là {taken} (dấu chấm ngăn cách hàng nghìn, như 1.500 là một nghìn năm trăm). Nếu không đúng, đề nghị đơn vị ghi lại số không có dấu phân cách.",
+        "the cell holds \"{value}\", read as {taken} (the dot taken as the thousands separator of Vietnamese usage, as in 1.500 for fifteen hundred). If that is wrong, please re-enter the number without separators."),
     "VALUE_AMBIGUOUS_NUMBER": Detail("Ambiguous number", W,
         "\"{value}\" có thể hiểu là {taken} hoặc {other}; đã lấy {taken}. Nếu sai, vui lòng nhập lại không dùng dấu phân cách (ví dụ {other_plain}).",
         "\"{value}\" could mean {taken} or {other}; {taken} was taken. If wrong, re-enter it without separators (e.g. {other_plain})."),
@@ -179,6 +186,12 @@ CATALOGUE: dict[str, Detail] = {
     "VALUE_FORMULA_NOT_CALCULATED": Detail("Formula without a calculated value", W,
         "ô có công thức nhưng chưa có giá trị tính (tệp được lưu bằng phần mềm không tính công thức); đã tính lại từ các ô nhập: {value}. Lần sau vui lòng mở bằng Excel và lưu lại.",
         "the cell holds a formula without a calculated value (saved by a program that does not calculate); it was recomputed from the inputs: {value}. Next time open it in Excel and save."),
+    "VALUE_FORMULA_INPUT": Detail("Formula without a value in an input cell", E,
+        "ô nhập liệu chứa công thức {formula} nhưng không có giá trị đã tính (tệp được lưu bằng phần mềm không tính công thức), nên không có số liệu để đọc. Đề nghị đơn vị ghi trực tiếp giá trị vào ô, không dùng công thức.",
+        "the input cell holds the formula {formula} but no calculated value (the file was saved by a program that does not calculate), so there is no figure to read. Please type the value itself into the cell, not a formula."),
+    "VALUE_FORMULA_TEXT": Detail("Formula kept as text", W,
+        "ô chứa công thức {formula} nhưng không có giá trị đã tính; nội dung công thức được giữ nguyên dưới dạng văn bản (không phải công thức hay liên kết). Đề nghị đơn vị ghi trực tiếp nội dung vào ô, không dùng công thức.",
+        "the cell holds the formula {formula} but no calculated value; the formula's text was kept as plain text (never as a formula or a link). Please type the text itself into the cell, not a formula."),
     "VALUE_FORMULA_STALE": Detail("Formula value out of date", W,
         "giá trị tính sẵn {value} khác giá trị tính lại {computed}; đã dùng {computed}.",
         "the stored value {value} differs from the recomputed {computed}; {computed} was used."),
@@ -190,8 +203,9 @@ CATALOGUE: dict[str, Detail] = {
         "the text has {length} characters, over the limit of {limit}; the rest was not kept."),
     # --- RULE: derived from the spec ---------------------------------------------------------------------
     "RULE_REQUIRED": Detail("Required value missing", E,
-        "chưa điền. Đây là chỉ tiêu bắt buộc; nếu không có, vui lòng ghi 0 hoặc chọn \"Không\".",
-        "is empty. This item is required; if there is none, enter 0 or choose \"Không\" (no)."),
+        "chưa điền. Đây là chỉ tiêu bắt buộc: {advice}.",
+        "is empty. This item is required: {advice}.",
+        defaults={"advice_vi": "đề nghị đơn vị điền ô này", "advice_en": "please fill in this cell"}),
     "RULE_RANGE": Detail("Value out of range", E,
         "giá trị {value} nằm ngoài khoảng cho phép {min}–{max} {unit}. Vui lòng kiểm tra lại.",
         "{value} is outside the allowed range {min}–{max} {unit}. Please check it."),
@@ -229,8 +243,27 @@ CATALOGUE: dict[str, Detail] = {
 }
 
 
+# What RULE_REQUIRED advises, by what the field asks for (validate.required_advice picks one from the spec's
+# field type): only a number may be "0" and only a yes/no field "Không".
+REQUIRED_ADVICE: dict[str, tuple[str, str]] = {
+    "number": ("nếu không có, đề nghị đơn vị ghi 0", "if there is none, enter 0"),
+    "bool": ("đề nghị đơn vị chọn \"Có\" hoặc \"Không\"", "choose \"Có\" (yes) or \"Không\" (no)"),
+    "choice": ("đề nghị đơn vị chọn một mục trong danh sách thả xuống", "pick one item from the dropdown list"),
+    "date": ("đề nghị đơn vị ghi ngày theo dạng ngày/tháng/năm, ví dụ 15/10/2007",
+             "enter the date as day/month/year, e.g. 15/10/2007"),
+    "year": ("đề nghị đơn vị ghi năm bằng bốn chữ số, ví dụ 2008", "enter the year in four digits, e.g. 2008"),
+    "text": ("đề nghị đơn vị ghi nội dung vào ô này", "please write it in this cell"),
+}
+
+
 class LenientFormatter(string.Formatter):
-    """A message never fails to render: a missing placeholder prints as '?' (pyxform's _ErrorFormatter)."""
+    """A message never fails to render: a missing placeholder prints as '?' (pyxform's _ErrorFormatter).
+    Numbers are written in the convention of the message's language (`format_number`); a number that is an
+    identifier (a year, a row, a version, a process id) is passed as text and printed as it is."""
+
+    def __init__(self, lang: str | None = None) -> None:
+        super().__init__()
+        self.lang = lang
 
     def get_value(self, key: int | str, args: Any, kwargs: Any) -> Any:
         if isinstance(key, str):
@@ -238,21 +271,53 @@ class LenientFormatter(string.Formatter):
         return super().get_value(key, args, kwargs)
 
     def format_field(self, value: Any, format_spec: str) -> str:
-        if isinstance(value, float):
-            return format_number(value)
+        if is_number(value) and not format_spec:
+            return format_number(value, self.lang)
         return super().format_field(value, format_spec)
 
 
-_FORMATTER = LenientFormatter()
+def formatter(lang: str | None) -> LenientFormatter:
+    """The formatter of a language (None: the neutral one, for data rather than people)."""
+    return _FORMATTERS.get(lang or "", _NEUTRAL)
 
 
-def format_number(value: float | int) -> str:
-    """Numbers in messages: whole numbers plain ("1500"), others with up to 3 decimals ("12.5").
-    No grouping separators, because '.' and ',' mean opposite things in the two languages."""
+_FORMATTERS = {"vi": LenientFormatter("vi"), "en": LenientFormatter("en")}
+_NEUTRAL = LenientFormatter()
+
+# Thousands and decimal separators: Vietnamese writes 1.388,8 and 74.200 (TCVN, and the form's own
+# "1.500 hoặc 12,5"); English 1,388.8 and 74,200.
+SEPARATORS = {"vi": (".", ","), "en": (",", ".")}
+DECIMALS = 3  # at most, trailing zeros dropped
+GROUP_FROM = 1000  # 999 stays 999; 1000 is 1.000 (vi) or 1,000 (en)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def format_number(value: float | int, lang: str | None = None) -> str:
+    """A number as people read it in `lang`: whole numbers without decimals, others with up to 3 decimals,
+    digits grouped by three from 1,000 on ("1.388,8" in Vietnamese, "1,388.8" in English). Without a
+    language, the neutral form for data (exports, the ledger's text): no grouping, "." for decimals."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = _plain(value)
+    if lang not in SEPARATORS:
+        return text
+    sign, text = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, decimals = text.partition(".")
+    thousands, point = SEPARATORS[lang]
+    if abs(value) >= GROUP_FROM:
+        whole = f"{int(whole):,}".replace(",", thousands)
+    return sign + whole + (point + decimals if decimals else "")
+
+
+def _plain(value: float | int) -> str:
+    """1500.0 → "1500", 12.5 → "12.5", 47.6190476 → "47.619"."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):
-        return f"{value:.3f}".rstrip("0").rstrip(".")
+        return f"{value:.{DECIMALS}f}".rstrip("0").rstrip(".")
     return str(value)
 
 
@@ -278,11 +343,9 @@ class Issue:
             or (detail and (detail.vi if lang == "vi" else detail.en))
             or self.code
         )
-        params = {"value": display_value(self.value), **self.context}
-        # A placeholder may have a word per language ("kind_vi"/"kind_en" fill "{kind}").
-        suffix = f"_{lang}"
-        params.update({k[:-3]: v for k, v in self.context.items() if k.endswith(suffix) and k != f"msg{suffix}"})
-        text = _FORMATTER.format(template, **params)
+        params = {"value": display_value(self.value, lang), **_params(detail.defaults if detail else {}, lang),
+                  **_params(self.context, lang)}
+        text = formatter(lang).format(template, **params)
         where = self.where(lang)
         return f"{where}: {text}" if where else _capitalise(text)
 
@@ -307,16 +370,28 @@ class Issue:
             "field": self.field,
             "row": self.row,
             "value": display_value(self.value) if self.value is not None else None,
+            "value_vi": display_value(self.value, "vi") if self.value is not None else None,
+            "value_en": display_value(self.value, "en") if self.value is not None else None,
             "message_vi": self.message("vi"),
             "message_en": self.message("en"),
         }
 
 
-def display_value(value: Any) -> Any:
-    """A value as people read it in a message: 40.0 → "40", dates as dd/mm/yyyy, text past 80 characters cut
-    with "…" (the whole text stays in the ledger's raw values)."""
-    if isinstance(value, float):
-        return format_number(value)
+def _params(context: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """A context's placeholders in `lang`: one may have a word per language ("kind_vi"/"kind_en" fill
+    "{kind}")."""
+    suffix = f"_{lang}"
+    params = dict(context)
+    params.update({k[:-3]: v for k, v in context.items() if k.endswith(suffix) and k != f"msg{suffix}"})
+    return params
+
+
+def display_value(value: Any, lang: str | None = None) -> Any:
+    """A value as people read it in a message of `lang`: 40.0 → "40", 1388.8 → "1.388,8" (vi) or "1,388.8"
+    (en), dates as dd/mm/yyyy, text past 80 characters cut with "…" (the whole text stays in the ledger's raw
+    values). Without a language, numbers take the neutral form ("1388.8") of the ledger and the exports."""
+    if is_number(value):
+        return value if lang is None and isinstance(value, int) else format_number(value, lang)
     if isinstance(value, dt.date):
         return value.strftime("%d/%m/%Y")
     if isinstance(value, str) and len(value) > DISPLAY_MAX:

@@ -73,6 +73,7 @@ class Field:
     section: str  # section id
     kind: str = "field"  # field | current | target | total | column
     unit: str = ""
+    unit_en: str = ""  # the unit in English, from the spec's `units` table
     required: bool = False
     prefilled: bool = False
     min: Any = None
@@ -108,6 +109,9 @@ class Field:
 
     def label(self, lang: str) -> str:
         return self.vi if lang == "vi" else self.en
+
+    def unit_in(self, lang: str) -> str:
+        return self.unit if lang == "vi" else self.unit_en
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,7 @@ class FormSpec:
         def field_json(f: Field) -> dict[str, Any]:
             out: dict[str, Any] = {
                 "id": f.id, "vi": f.vi, "en": f.en, "type": f.type, "kind": f.kind, "sheet": f.sheet,
-                "section": f.section, "unit": f.unit, "required": f.required,
+                "section": f.section, "unit": f.unit, "unit_en": f.unit_en, "required": f.required,
             }
             for key in ("min", "max", "warn_min", "warn_max", "choices", "format", "pattern", "expect",
                         "min_length", "target_of", "year"):
@@ -265,7 +269,7 @@ def build_spec(data: Any) -> FormSpec:
         if problem := name_problem(str(form[key])):  # the templates' and the summary's names are made of them
             raise SpecError(f"form.{key}", f"{form[key]!r} is part of file names: {problem}")
     choices = _load_choices(data.get("choices") or {})
-    builder = _Builder(choices)
+    builder = _Builder(choices, _load_units(data.get("units") or {}))
     sheets = tuple(builder.sheet(s, f"sheets[{i}]") for i, s in enumerate(_require_list(data, "sheets", "spec")))
     _check_unique((s.name for s in sheets), "sheets", "sheet name")
     _check_unique((s.id for s in sheets), "sheets", "sheet id")
@@ -303,6 +307,15 @@ def _check_unique(values: Iterable[str], where: str, what: str) -> None:
         seen.add(value)
 
 
+def _load_units(data: Any) -> dict[str, str]:
+    """The units' English names: Vietnamese unit → English unit (a message in English says "people", not
+    "người")."""
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) and k and v
+                                             for k, v in data.items()):
+        raise SpecError("units", "must map each Vietnamese unit to its English name, e.g. người: people")
+    return dict(data)
+
+
 def _load_choices(data: dict[str, Any]) -> dict[str, tuple[Choice, ...]]:
     out: dict[str, tuple[Choice, ...]] = {}
     for name, items in data.items():
@@ -323,8 +336,9 @@ def _load_choices(data: dict[str, Any]) -> dict[str, tuple[Choice, ...]]:
 class _Builder:
     """Accumulates fields while walking the sheets, so references can be checked at the end."""
 
-    def __init__(self, choices: dict[str, tuple[Choice, ...]]) -> None:
+    def __init__(self, choices: dict[str, tuple[Choice, ...]], units: dict[str, str]) -> None:
         self.choices = choices
+        self.units = units
         self.fields: dict[str, Field] = {}
         self.table_columns: dict[str, dict[str, Field]] = {}
         self.places: dict[str, str] = {}
@@ -378,8 +392,9 @@ class _Builder:
             value_type = row.get("type", "dec")
             if value_type not in NUMERIC_TYPES - {"computed"}:
                 raise SpecError(place, f"target type must be numeric, not '{value_type}'")
+            unit = str(row.get("unit") or _DEFAULT_UNITS.get(value_type, ""))
             common = {"vi": _text(row, "vi", place), "en": _text(row, "en", place), "sheet": sheet_id,
-                      "section": section_id, "unit": row.get("unit") or _DEFAULT_UNITS.get(value_type, ""),
+                      "section": section_id, "unit": unit, "unit_en": self.unit_en(unit, place),
                       "target_of": base}
             current = Field(id=f"{base}_current", type="computed", kind="current",
                             formula=self.parse_expr(row.get("current"), f"{place}.current"),
@@ -421,7 +436,7 @@ class _Builder:
             self.add(Field(id=str(total_id), vi=f"{by_id[column_id].vi} (tổng các dự án)",
                            en=f"{by_id[column_id].en} (all projects)", type="computed", kind="total",
                            format=by_id[column_id].type, sheet=sheet_id, section=table_id,
-                           unit=by_id[column_id].unit), f"{where}.totals")
+                           unit=by_id[column_id].unit, unit_en=by_id[column_id].unit_en), f"{where}.totals")
         key = data.get("key")
         if key is not None and key not in by_id:
             raise SpecError(where, f"key '{key}' is not a column of the table")
@@ -458,12 +473,12 @@ class _Builder:
         low, high = data.get("min"), data.get("max")
         if low is not None and high is not None and low > high:
             raise SpecError(where, f"min {low} is greater than max {high}")
+        # A computed field takes the default unit of what it shows (a money total is in triệu đồng).
+        unit = str(data.get("unit") or _DEFAULT_UNITS.get(
+            data.get("format", "dec") if field_type == "computed" else field_type, ""))
         return Field(
             id=field_id, vi=_text(data, "vi", where), en=_text(data, "en", where), type=field_type,
-            sheet=sheet_id, section=section_id, kind=kind,
-            # A computed field takes the default unit of what it shows (a money total is in triệu đồng).
-            unit=str(data.get("unit") or _DEFAULT_UNITS.get(
-                data.get("format", "dec") if field_type == "computed" else field_type, "")),
+            sheet=sheet_id, section=section_id, kind=kind, unit=unit, unit_en=self.unit_en(unit, where),
             required=bool(data.get("required", False)), prefilled=bool(data.get("prefilled", False)),
             min=low, max=high, warn_min=data.get("warn_min"), warn_max=data.get("warn_max"), choices=choices,
             formula=formula, format=data.get("format", "dec") if field_type == "computed" else None,
@@ -473,6 +488,13 @@ class _Builder:
             min_length=data.get("min_length"), help_vi=str(data.get("help_vi", "")),
             help_en=str(data.get("help_en", "")), width=data.get("width"),
         )
+
+    def unit_en(self, unit: str, where: str) -> str:
+        if not unit:
+            return ""
+        if unit not in self.units:
+            raise SpecError(where, f"unit '{unit}' has no English name: add it under 'units' (e.g. {unit}: …)")
+        return self.units[unit]
 
     def parse_expr(self, source: Any, where: str) -> expr.Expr:
         if not isinstance(source, str) or not source.strip():

@@ -578,7 +578,9 @@ class _Reader:
             context["choices"] = self.plan.choice_labels[field.choices or ""]
         elif kind == "year" or "not_integer" in parsed.notes:
             code = "VALUE_NOT_INTEGER"
-            context["unit"] = field.unit or "năm"
+            context["unit_vi"], context["unit_en"] = (field.unit, field.unit_en) if field.unit else ("năm", "a year")
+            if kind == "year" and isinstance(raw, int | float) and float(raw).is_integer():
+                raw = str(int(raw))  # a year is written as it is, never "20.081"
         else:
             code = "VALUE_NOT_NUMBER"
         self.add_at(code, field, raw, where, **context)
@@ -587,8 +589,8 @@ class _Reader:
               where: tuple[str, str, int | None]) -> Any:
         """Report one normalize note; returns the value, rescaled when the note says so."""
         if note == "ambiguous":
-            self.add_at("VALUE_AMBIGUOUS_NUMBER", field, raw, where, taken=value, other=parsed.detail,
-                        other_plain=parsed.detail.lstrip("-"))
+            self.add_at("VALUE_AMBIGUOUS_NUMBER", field, raw, where, taken=value, other=int(parsed.detail),
+                        other_plain=parsed.detail.lstrip("-"))  # the other reading, written per language
         elif note == "fraction_as_percent":
             self.add_at("VALUE_PERCENT_SCALE", field, raw, where, taken=value)
         elif note == "ambiguous_percent" and isinstance(raw, int | float):

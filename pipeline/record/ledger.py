@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pipeline.issues import Issue, Severity, display_value
+from pipeline.issues import Issue, Severity, display_value, is_number
 
 ACCEPTED = ("accepted", "accepted_with_warnings")
 STATUSES = ("accepted", "accepted_with_warnings", "rejected", "quarantined")
@@ -88,6 +88,11 @@ MIGRATIONS: list[tuple[str, str]] = [
             kind TEXT NOT NULL,            -- new | duplicate
             PRIMARY KEY (sha256, file_name)
         );
+    """),
+    # A number found in a cell is kept as a number, so that each language's message writes it its own way
+    # (1.388,8 / 1,388.8); `value` keeps the text form for people querying the ledger.
+    ("0002_issue_value_json", """
+        ALTER TABLE issues ADD COLUMN value_json TEXT;
     """),
 ]
 
@@ -276,9 +281,10 @@ class Ledger:
                            [(submission_id, p.row, seq, values)
                             for seq, (p, values) in enumerate(zip(submission.projects, projects_json, strict=True),
                                                               start=1)])
-            db.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?)",
+            db.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                            [(submission_id, seq, i.code, str(i.severity), i.sheet, i.cell, i.field, i.row,
-                             None if i.value is None else str(display_value(i.value)), _json(i.context))
+                             None if i.value is None else str(display_value(i.value)), _json(i.context),
+                             _json(i.value) if is_number(i.value) else None)
                             for seq, i in enumerate(issues, start=1)])
             if status in ACCEPTED and submission.agency_code:
                 return self._count(db, submission_id, submission, received_at, status)
@@ -354,7 +360,8 @@ class Ledger:
                                f"ORDER BY submission_id, seq", chunk):
                 out[r["submission_id"]].append(Issue(
                     code=r["code"], severity=Severity(r["severity"]), file=files.get(r["submission_id"]),
-                    sheet=r["sheet"], cell=r["cell"], field=r["field"], row=r["row"], value=r["value"],
+                    sheet=r["sheet"], cell=r["cell"], field=r["field"], row=r["row"],
+                    value=r["value"] if r["value_json"] is None else json.loads(r["value_json"]),
                     context=json.loads(r["context_json"] or "{}")))
         return out
 

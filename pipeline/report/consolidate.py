@@ -103,6 +103,7 @@ UNCLASSIFIED = "__khac__"  # projects whose content area is blank or unknown
 
 ISSUE_COLUMNS = ["agency", "submission_id", "status", "counted", "code", "severity", "file", "sheet", "cell", "field",
                  "row", "value", "message_vi", "message_en"]
+SHOWN_VALUES = ["value_vi", "value_en"]  # the value as each language writes it (1.388,8 / 1,388.8), for the summary
 
 # Agency statuses (codes; labels come from pipeline.i18n "status.<code>").
 MISSING, REJECTED = "missing", "rejected"
@@ -638,7 +639,7 @@ def _issues(history: pd.DataFrame, counted: pd.DataFrame, codes: list[str],
     listed = sorted((k for k in keys if k.id in current), key=lambda k: (rank.get(k.agency, len(rank)), k.newness))
     rows = [{"agency": k.agency, "submission_id": k.id, "status": k.status, "counted": k.id in in_totals,
              **i.to_dict()} for k in listed for i in issues.get(k.id, [])]
-    frame = pd.DataFrame(rows, columns=ISSUE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=[*ISSUE_COLUMNS, *SHOWN_VALUES])
     frame["row"] = frame["row"].astype("Int64")  # an Excel row, or none: not 9.0
     return frame
 

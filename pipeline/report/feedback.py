@@ -643,7 +643,7 @@ def _shown_value(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "Có" if value else "Không"
-    return str(display_value(value))
+    return str(display_value(value, "vi"))  # the feedback is Vietnamese: 1.388,8
 
 
 def _print_setup(ws: Worksheet, header: int) -> None:

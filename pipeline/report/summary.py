@@ -869,14 +869,14 @@ class _Writer:
                 Col(self.w("h.result"), 13, "center"), Col(self.w("h.counted"), 9, "center"),
                 Col(self.w("h.severity"), 10, "center"), Col(self.w("h.sheet"), 12, "wrap"), Col(self.w("h.cell"), 7, "center"),
                 Col(self.w("h.item"), 22, "wrap"), Col(self.w("h.value"), 14, "wrap"), Col(self.w("h.message"), 60, "wrap")]
-        message = "message_vi" if self.lang == "vi" else "message_en"
+        message, value = ("message_vi", "value_vi") if self.lang == "vi" else ("message_en", "value_en")
         severity = {s: self.w(f"severity.{s}") for s in ("error", "warning", "info")}
         style = {"error": "rejected", "warning": "warning"}
         rows: list[Row] = [
             (style.get(r.severity, "body"),
              [i, self.agency_name(r.agency) if r.agency else self.w("unknown_agency"), r.file,
               self.status_label(r.status), bool(r.counted), severity.get(r.severity, r.severity), r.sheet, r.cell,
-              self.field_label(r.field), r.value, getattr(r, message)])
+              self.field_label(r.field), getattr(r, value), getattr(r, message)])
             for i, r in enumerate(self.s.issues.itertuples(index=False), start=1)]
         self.table(ws, self.title(ws, "issues", len(cols)), cols, rows, freeze_cols=2)
 

@@ -29,9 +29,18 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pipeline.form.layout import col_letter, layout_for
-from pipeline.form.spec import Field, FormSpec, Rule
+from pipeline.form.spec import NUMERIC_TYPES, Field, FormSpec, Rule
 from pipeline.intake.submission import ProjectRow, Submission
-from pipeline.issues import CATALOGUE, Issue, Severity, display_value, issue, sort_key
+from pipeline.issues import (
+    CATALOGUE,
+    REQUIRED_ADVICE,
+    Issue,
+    Severity,
+    display_value,
+    is_number,
+    issue,
+    sort_key,
+)
 from pipeline.validation.schemas import (
     CHECK_CRASHES,
     ROW,
@@ -296,19 +305,22 @@ class _Mapper:
                context: dict[str, Any]) -> Issue:
         sheet, cell = self.cell(place, field_id)
         return issue(code, severity=severity, file=place.submission.file, sheet=sheet, cell=cell,
-                     field=field_id, row=place.row, value=display_value(value), context=context)
+                     field=field_id, row=place.row, value=shown(value, self.fields.get(field_id)), context=context)
 
     def field_context(self, tag: Tag, f: Field, value: Any, place: _Place) -> dict[str, Any]:
         """The placeholders the catalogue message of this code needs."""
         code = tag.code
+        units = {"unit_vi": f.unit, "unit_en": f.unit_en}
         if code == "RULE_RANGE":
-            return {"min": show_bound(f.min), "max": show_bound(f.max), "unit": f.unit}
+            return {"min": show_bound(f.min, f), "max": show_bound(f.max, f), **units}
         if code == "RULE_PLAUSIBLE":
             low = f.warn_min if f.warn_min is not None else f.min
             high = f.warn_max if f.warn_max is not None else f.max
-            return {"min": show_bound(low), "max": show_bound(high), "unit": f.unit}
+            return {"min": show_bound(low, f), "max": show_bound(high, f), **units}
         if code in ("RULE_MONEY_DONG", "RULE_MONEY_UNIT"):
-            return {"unit": f.unit, "max": show_bound(f.max)}
+            return {"max": show_bound(f.max, f), **units}
+        if code == "RULE_REQUIRED":
+            return required_advice(f)
         if code == "RULE_TEXT_SHORT":
             return {"length": len(str(value)), "min": f.min_length}
         if code == "VALUE_NOT_CHOICE":
@@ -320,7 +332,8 @@ class _Mapper:
         if code == "RULE_EXPECTED":
             return localised(code, what=(f.expect_vi or str(f.expect), f.expect_en or str(f.expect)))
         if code == "RULE_DUPLICATE_ROW":
-            return {"other_row": self.first_row(place)}
+            row = self.first_row(place)
+            return {"other_row": None if row is None else str(row)}  # a row number, never "1.234"
         return {}
 
     def first_row(self, place: _Place) -> int | None:
@@ -341,10 +354,20 @@ class _Mapper:
 # --- showing values -----------------------------------------------------------------------------------
 
 
-def show_bound(value: Any) -> str:
+def show_bound(value: Any, f: Field | None = None) -> Any:
+    """A range bound for a message: "…" when there is none, else as `shown`."""
     if value is None:
         return _NO_BOUND
-    return str(display_value(float(value) if isinstance(value, int) else value))
+    return shown(value, f)
+
+
+def shown(value: Any, f: Field | None) -> Any:
+    """A value for an Issue: numbers stay numbers, so that each language's message writes them its own way
+    (1.388,8 / 1,388.8); a year is an identifier, written as it is ("2008", never "2.008"); dates as
+    dd/mm/yyyy; text as found."""
+    if f is not None and f.value_type == "year" and is_number(value) and float(value).is_integer():
+        return str(int(value))
+    return value if is_number(value) else display_value(value)
 
 
 def _is_blank(value: Any) -> bool:
@@ -353,7 +376,8 @@ def _is_blank(value: Any) -> bool:
 
 
 def show_value(value: Any, f: Field | None, spec: FormSpec, lang: str) -> str:
-    """One value in a rule message: blank, yes/no, choice label, dd/mm/yyyy, or a plain number."""
+    """One value in a rule message: blank, yes/no, choice label, dd/mm/yyyy, a number in the language's
+    convention, or a year as it is."""
     if _is_blank(value):
         return _BLANK[lang]
     value_type = f.value_type if f is not None else ""
@@ -362,7 +386,19 @@ def show_value(value: Any, f: Field | None, spec: FormSpec, lang: str) -> str:
         return yes if value else no
     if value_type == "choice" and f is not None and f.choices:
         return spec.choice_label(f.choices, str(value), lang)
-    return str(display_value(float(value) if isinstance(value, int) else value))
+    return str(display_value(shown(value, f), lang))
+
+
+def required_advice(f: Field) -> dict[str, str]:
+    """How to fill a required cell left empty, by what the field asks for: only a number may be "0" and only
+    a yes/no field "Không" (a narrative is written, a date or a year given, a choice picked)."""
+    kind = ANSWER_KINDS.get(f.value_type, "text")
+    advice_vi, advice_en = REQUIRED_ADVICE[kind]
+    return {"advice_vi": advice_vi, "advice_en": advice_en}
+
+
+ANSWER_KINDS = {**dict.fromkeys(NUMERIC_TYPES - {"year"}, "number"), "bool": "bool", "choice": "choice",
+                "date": "date", "year": "year"}  # any other type (text, str, phone, e-mail, a new one) is written
 
 
 def _escape(text: str) -> str:

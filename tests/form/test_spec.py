@@ -106,7 +106,20 @@ MISTAKES = [
     ("round with a slash", lambda d: d["form"].update(round="2008/2010"), "form.round", "'/' is not allowed"),
     ("version ending in a dot", lambda d: d["form"].update(version="1."), "form.version", "trailing dot"),
     ("id a device name", lambda d: d["form"].update(id="CON"), "form.id", "device name"),
+    ("unit without an English name", lambda d: _hien_trang_fields(d)[0].update(unit="biên chế"),
+     "(tong_so_cbccvc)", "unit 'biên chế' has no English name"),
+    ("units not a mapping", lambda d: d.update(units=["người"]), "units", "must map"),
 ]
+
+
+def test_every_unit_has_its_english_name(spec):
+    """English messages name units in English: derived from the spec's `units`, for every field."""
+    fields = [*spec.fields.values(), *spec.table.columns]
+    assert all(bool(f.unit) == bool(f.unit_en) for f in fields)
+    assert (spec.fields["tong_so_cbccvc"].unit_in("en"), spec.fields["kp_cntt_2007"].unit_in("en")) == (
+        "people", "million VND")
+    assert spec.fields["da_tong_kinh_phi"].unit_en == "million VND"  # a table total takes its column's
+    assert spec.fields["mt_so_cb_chuyen_trach_2010"].unit_en == "people"  # a target row's years too
 
 
 @pytest.mark.parametrize(("what", "change", "where", "message"), MISTAKES, ids=[m[0] for m in MISTAKES])

@@ -664,8 +664,11 @@ def test_ambiguous_number_gives_both_readings(spec, registry, stc):
     sub = read_bytes(workbook(spec, stc, cell_text={"kp_cntt_2007": "1,500"}), spec, registry)
     found = only(sub, "VALUE_AMBIGUOUS_NUMBER")
     assert found.severity is Severity.WARNING
-    assert (found.context["taken"], found.context["other"], found.context["other_plain"]) == (1.5, "1500", "1500")
-    assert "1.5" in found.message("en") and "1500" in found.message("en")
+    assert (found.context["taken"], found.context["other"], found.context["other_plain"]) == (1.5, 1500, "1500")
+    assert found.message("vi").endswith(': "1,500" có thể hiểu là 1,5 hoặc 1.500; đã lấy 1,5. Nếu sai, vui lòng nhập '
+                                        'lại không dùng dấu phân cách (ví dụ 1500).')
+    assert found.message("en").endswith(': "1,500" could mean 1.5 or 1,500; 1.5 was taken. If wrong, re-enter it '
+                                        'without separators (e.g. 1500).')
 
 
 def test_tcvn3_narrative_is_converted_with_a_warning(spec, registry, stc):

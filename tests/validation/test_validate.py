@@ -233,9 +233,34 @@ def test_required_return_field(spec):
     verdict = check_one(spec, changes={"nguoi_lap": None})
     found = the_one(verdict, "RULE_REQUIRED", "nguoi_lap")
     assert (found.sheet, found.cell) == layout_cell(spec, "nguoi_lap")
-    assert found.message("vi") == expected_message(found, "vi")
-    assert found.message("vi").startswith("Trang 'Thông tin chung', ô D14 (Người lập biểu): ")
+    assert found.message("vi") == ("Trang 'Thông tin chung', ô D14 (Người lập biểu): chưa điền. Đây là chỉ tiêu bắt "
+                                   "buộc: đề nghị đơn vị ghi nội dung vào ô này.")
+    assert found.message("en") == ("Sheet 'Thông tin chung', cell D14 (Prepared by): is empty. This item is required: "
+                                   "please write it in this cell.")
     assert verdict.status == REJECTED
+
+
+@pytest.mark.parametrize(("field_id", "advice_vi", "advice_en"), [
+    ("dg_ket_qua", "đề nghị đơn vị ghi nội dung vào ô này", "please write it in this cell"),  # a narrative
+    ("tong_so_cbccvc", "nếu không có, đề nghị đơn vị ghi 0", "if there is none, enter 0"),  # int
+    ("kp_cntt_2007", "nếu không có, đề nghị đơn vị ghi 0", "if there is none, enter 0"),  # money
+    ("co_mang_lan", 'đề nghị đơn vị chọn "Có" hoặc "Không"', 'choose "Có" (yes) or "Không" (no)'),
+    ("loai_don_vi", "đề nghị đơn vị chọn một mục trong danh sách thả xuống", "pick one item from the dropdown list"),
+    ("ngay_lap", "đề nghị đơn vị ghi ngày theo dạng ngày/tháng/năm, ví dụ 15/10/2007",
+     "enter the date as day/month/year, e.g. 15/10/2007"),
+    ("dien_thoai", "đề nghị đơn vị ghi nội dung vào ô này", "please write it in this cell"),
+])
+def test_a_required_field_is_advised_by_what_it_asks_for(spec, field_id, advice_vi, advice_en):
+    """Only a number may be "0", only a yes/no field "Không": the advice comes from the field's type."""
+    found = the_one(check_one(spec, changes={field_id: None}), "RULE_REQUIRED", field_id)
+    assert found.message("vi").endswith(f": chưa điền. Đây là chỉ tiêu bắt buộc: {advice_vi}.")
+    assert found.message("en").endswith(f": is empty. This item is required: {advice_en}.")
+
+
+def test_a_required_project_year_is_advised_as_a_year(spec):
+    found = the_one(check_one(spec, project_changes={0: {"nam_bat_dau": None}}), "RULE_REQUIRED", "nam_bat_dau")
+    assert found.message("vi").endswith(": chưa điền. Đây là chỉ tiêu bắt buộc: đề nghị đơn vị ghi năm bằng bốn "
+                                        "chữ số, ví dụ 2008.")
 
 
 def test_required_text_of_spaces_is_blank(spec):
@@ -259,14 +284,20 @@ def test_required_project_column(spec):
 def test_range(spec):
     found = the_one(check_one(spec, changes={"tong_so_cbccvc": 6000}), "RULE_RANGE", "tong_so_cbccvc")
     assert found.severity is Severity.ERROR and str(found.value) == "6000"
-    for lang in ("vi", "en"):
-        assert found.message(lang) == expected_message(found, lang, value="6000", min="1", max="5000", unit="người")
+    assert found.message("vi") == expected_message(found, "vi", value="6.000", min="1", max="5.000", unit="người")
+    assert found.message("en") == expected_message(found, "en", value="6,000", min="1", max="5,000", unit="people")
+
+
+def test_a_year_out_of_range_is_written_as_a_year(spec):
+    found = the_one(check_one(spec, changes={"nam_khai_truong_website": 1990}), "RULE_RANGE", "nam_khai_truong_website")
+    assert found.message("vi") == expected_message(found, "vi", value="1990", min="1997", max="2008", unit="")
+    assert found.message("en") == expected_message(found, "en", value="1990", min="1997", max="2008", unit="")
 
 
 def test_plausible_is_a_warning(spec):
     verdict = check_one(spec, changes={"tong_so_cbccvc": 301})
     found = the_one(verdict, "RULE_PLAUSIBLE", "tong_so_cbccvc")
-    assert found.message("en") == expected_message(found, "en", value="301", min="1", max="300", unit="người")
+    assert found.message("en") == expected_message(found, "en", value="301", min="1", max="300", unit="people")
     assert verdict.issues == [found]
     assert verdict.status == ACCEPTED_WITH_WARNINGS
 
@@ -293,7 +324,8 @@ def test_project_money_gets_exactly_one_range_type_issue(spec, value, expected):
 def test_money_in_dong_on_a_return_field(spec):
     verdict = check_one(spec, changes={"kp_cntt_2007": 450_000_000.0, "kp2007_nsdp": 450_000_000.0})
     found = the_one(verdict, "RULE_MONEY_DONG", "kp_cntt_2007")
-    assert found.message("vi") == expected_message(found, "vi", value="450000000")
+    assert found.message("vi") == expected_message(found, "vi", value="450.000.000")
+    assert found.message("en") == expected_message(found, "en", value="450,000,000")
     assert _range_issues(verdict, "kp_cntt_2007") == [("RULE_MONEY_DONG", Severity.ERROR)]
 
 
@@ -376,7 +408,7 @@ def test_duplicate_project_names(spec):
     verdict = check_one(spec, project_changes={2: {"ten_du_an": again}}, first_row=10)
     found = the_one(verdict, "RULE_DUPLICATE_ROW", "ten_du_an")
     assert (found.row, found.cell, found.severity) == (12, "B12", Severity.WARNING)
-    assert found.context["other_row"] == 10
+    assert found.context["other_row"] == "10"  # a row number, written as it is
     assert found.message("vi") == expected_message(found, "vi", value=again, other_row=10)
     assert verdict.status == ACCEPTED_WITH_WARNINGS
 
@@ -403,7 +435,7 @@ def test_failures_land_on_the_right_file_and_cell(spec):
     assert (staff.file, staff.sheet, staff.cell, staff.row) == ("B.xlsx", "Hiện trạng", "D40", None)
     money = the_one(verdicts[1], "RULE_MONEY_DONG", "tong_kinh_phi")
     assert (money.file, money.sheet, money.cell, money.row) == ("B.xlsx", "Dự án", "K23", 23)
-    assert money.message("en").startswith("Sheet 'Dự án', cell K23 (Total cost (million VND)): 450000000 ")
+    assert money.message("en").startswith("Sheet 'Dự án', cell K23 (Total cost (million VND)): 450,000,000 ")
 
 
 def test_project_cells_follow_the_returns_own_column_letters(spec):
