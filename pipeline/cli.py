@@ -207,20 +207,43 @@ def check(files: tuple[str, ...], as_json: bool, feedback_dir: str | None, lang:
                     "issues": [i.to_dict() for i in v.issues]} for v in verdicts])
     else:
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(title=t("check.heading", lang), show_lines=True)
-        for key in ("col.file", "col.agency", "col.status", "col.errors", "col.warnings", "col.first"):
-            table.add_column(t(key, lang), overflow="fold")
-        for v in verdicts:
-            table.add_row(v.submission.file, v.submission.agency_code or "?", _status_word(v.status, lang),
-                          str(_count(v.issues, "error")), str(_count(v.issues, "warning")),
-                          _rows_of_issues(v.issues, lang))
         console = Console()
-        console.print(table)
+        if console.width >= WIDE_TABLE:
+            console.print(_check_table(verdicts, lang))
+        else:
+            _print_check_blocks(console, verdicts, lang)
         for path in written.values():
-            console.print(t("feedback.written", lang, path=path))
+            console.print(t("feedback.written", lang, path=path), markup=False)
     sys.exit(1 if any(v.status == "rejected" for v in verdicts) else 0)
+
+
+WIDE_TABLE = 120  # columns from which `check` prints a table; below, its issues column would hold a word a line
+
+
+def _check_table(verdicts: list, lang: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=t("check.heading", lang), show_lines=True)
+    for key in ("col.file", "col.agency", "col.status", "col.errors", "col.warnings", "col.first"):
+        table.add_column(t(key, lang), overflow="fold")
+    for v in verdicts:
+        table.add_row(v.submission.file, v.submission.agency_code or "?", _status_word(v.status, lang),
+                      str(_count(v.issues, "error")), str(_count(v.issues, "warning")),
+                      _rows_of_issues(v.issues, lang))
+    return table
+
+
+def _print_check_blocks(console: Any, verdicts: list, lang: str) -> None:
+    """One block a file, for a narrow terminal: its result on one line, then its first issues, indented."""
+    console.print(t("check.heading", lang), style="bold", markup=False)
+    for v in verdicts:
+        console.print(t("check.block", lang, file=v.submission.file, agency=v.submission.agency_code or "?",
+                        status=_status_word(v.status, lang), errors=_count(v.issues, "error"),
+                        warnings=_count(v.issues, "warning")), markup=False)
+        shown = _rows_of_issues(v.issues, lang)
+        if shown:
+            console.print("  " + shown.replace("\n", "\n  "), markup=False)
 
 
 def _when(moment: Any) -> str:

@@ -45,6 +45,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "rulebook.done": ("Đã ghi sổ tay quy tắc: {path}", "Wrote the rulebook: {path}"),
     "check.heading": ("Kết quả kiểm tra", "Check results"),
+    "check.block": ("{file} ({agency}): {status} — {errors} lỗi, {warnings} cảnh báo",
+                    "{file} ({agency}): {status} — {errors} errors, {warnings} warnings"),
     "col.file": ("Tệp", "File"),
     "col.agency": ("Đơn vị", "Agency"),
     "col.status": ("Kết quả", "Result"),

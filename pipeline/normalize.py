@@ -23,6 +23,8 @@ Note keys emitted (stable; the reader maps them to messages):
 ``ambiguous_percent``       a percent field held exactly 1: 1 % or 100 %? kept as 1
 ``placeholder``             ``-``, ``x``, ``không``, ``chưa có``… read as 0 (or rejected)
 ``not_integer``             integer=True and the value has a fraction (not ok)
+``grouped_thousands``       a whole number or a year typed as 2.003 into a program that took the dot for a decimal
+                            point: read as 2003, the Vietnamese way; ``detail`` = the number as it was (2.003)
 ``not_a_bool``              not a recognised yes/no spelling
 ``serial``                  a date came as an Excel serial number
 ``two_digit_year``          ``15/10/07``: the century was guessed (00–29 → 20xx, 30–99 → 19xx)
@@ -699,6 +701,10 @@ def parse_number(
             return _NOT_A_NUMBER
         if not integer and not percent:
             return Parsed(raw, True)
+        if integer and not raw.is_integer():
+            grouped = _dot_grouped(raw)
+            if grouped is not None:
+                return grouped
         return _finish_number(raw, integer, percent)
     if cls is str:
         if not raw:
@@ -721,6 +727,20 @@ def parse_number(
     if isinstance(raw, date):
         return Parsed(None, False, ("not_a_number",), "a date")
     return _NOT_A_NUMBER
+
+
+def _dot_grouped(value: float, *, year: bool = False) -> Parsed | None:
+    """A fraction where a whole number is asked, read the Vietnamese way: "2.003" typed into a program that
+    takes the dot for a decimal point stores 2.003, which a Vietnamese typist meant as 2003 (a dot groups
+    thousands). Only a number written with exact groups of three digits after the dot (2.003, 12.345); for
+    a year, whose four digits leave no doubt, also one whose trailing zeros the program dropped (2.01 for
+    2.010). None when it cannot be read so."""
+    written = repr(value)
+    if _DOT_THOUSANDS.fullmatch(written):
+        return Parsed(int(written.replace(".", "")), True, ("grouped_thousands",), written)
+    if year and 1 <= value < 10 and _DECIMAL_DOT.fullmatch(written) and len(written) <= 5:
+        return Parsed(round(value * 1000), True, ("grouped_thousands",), written)
+    return None
 
 
 def _parse_number_text(raw: str, integer: bool, percent: bool, placeholders_zero: bool) -> Parsed:
@@ -946,6 +966,10 @@ _NOT_A_YEAR = Parsed(None, False, ("not_a_year",))
 def parse_year(raw: object) -> Parsed:
     """A four-digit year from 2008, 2008.0, "2008" or "năm 2008"; a full date gives its year."""
     cls = raw.__class__
+    if cls is float and math.isfinite(raw) and not raw.is_integer():
+        grouped = _dot_grouped(raw, year=True)
+        if grouped is not None and 1000 <= grouped.value <= 9999:  # type: ignore[operator]
+            return grouped
     if cls is int or cls is float:
         if (cls is float and not (math.isfinite(raw) and raw.is_integer())) or not 1000 <= raw <= 9999:
             return Parsed(None, False, ("not_a_year",), _fmt(raw) if math.isfinite(raw) else "")
@@ -958,6 +982,9 @@ def parse_year(raw: object) -> Parsed:
         return _NOT_A_YEAR
     if is_blank(raw):
         return _EMPTY
+    text = raw.strip()
+    if _DOT_THOUSANDS.fullmatch(text) and len(text) == 5:  # "2.003": a year written with a thousands dot
+        return Parsed(int(text.replace(".", "")), True, ("grouped_thousands",), text)
     key = normalize_key(raw)
     m = _YEAR_TEXT.fullmatch(key)
     if m:

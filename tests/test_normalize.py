@@ -939,3 +939,24 @@ def test_a_number_of_thousands_of_digits_is_not_a_number_regression() -> None:
     for text in ("9" * 5000, "1." + "9" * 5000, "(" + "9" * 5000 + ")", "9" * 5000 + " %"):
         assert parse_number(text) == Parsed(None, False, ("not_a_number",))
     assert parse_number("1.234.567.890") == Parsed(1234567890, True)
+
+
+@pytest.mark.parametrize(("raw", "integer_reading", "year_reading"), [
+    (2.003, 2003, 2003),  # "2.003" typed where the dot is a decimal point: 2003, the Vietnamese way
+    ("2.003", None, 2003),  # text: an int field read it as 2003 already (no note); a year now too
+    (12.345, 12345, None),  # not a year: five digits
+    (2.01, None, 2010),  # a year whose trailing zero the program dropped ("2.010")
+    (2.5, None, 2500),  # a year only: in a count 2.5 stays a fraction (refused)
+    (20.08, None, None),
+])
+def test_a_dot_grouping_thousands_is_read_where_a_whole_number_is_asked(raw, integer_reading, year_reading):
+    as_int, as_year = parse_number(raw, integer=True), parse_year(raw)
+    if integer_reading is None:
+        assert as_int.notes != ("grouped_thousands",)
+    else:
+        assert (as_int.value, as_int.notes, as_int.detail) == (integer_reading, ("grouped_thousands",), str(raw))
+    if year_reading is None:
+        assert not as_year.ok
+    else:
+        assert (as_year.value, as_year.notes, as_year.detail) == (year_reading, ("grouped_thousands",), str(raw))
+    assert parse_number(raw).value == (float(raw) if isinstance(raw, float) else 2003)  # a decimal field: as it is

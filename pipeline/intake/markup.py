@@ -1,5 +1,5 @@
 """What calamine does not expose, read from a return's own markup and looked up lazily: in an .xlsx's
-XML parts the 1904 date system, percent number formats and hidden rows; in an .ods's content.xml hidden
+XML parts the 1904 date system, percent number formats, hidden rows and formulas without a calculated value; in an .ods's content.xml hidden
 rows and merged ranges. The preflight has already refused DTDs, entities and oversize parts, so a regex
 over a known part is enough.
 """
@@ -82,6 +82,16 @@ class Ooxml:
         style = _attrs(tag).get("s", "0") if re.match(r"<(?:\w+:)?c\b", tag) else "0"
         return _attr_int(style) in self.percent_styles
 
+    def uncached_formulas(self, sheet: str) -> dict[str, str]:
+        """A1 reference → formula ("=HYPERLINK(…)") of the sheet's cells that hold a formula but no calculated
+        value: calamine reads them as empty. A shared formula's other cells carry no text of their own ("=")."""
+        found = {}
+        for match in _UNCACHED_FORMULA.finditer(self.sheet_text(sheet)):
+            ref = _attrs(match.group(1)).get("r")
+            if ref:
+                found[ref] = "=" + html.unescape(match.group(2) or "")
+        return found
+
     def sheet_text(self, sheet: str) -> str:
         text = self.texts.get(sheet)
         if text is None:
@@ -92,6 +102,11 @@ class Ooxml:
 # A table's start tag; "\s" after the name, so that the search does not try every row and cell tag (table:table-row,
 # table:table-cell) for a table:name up to its '>': that took 11 ms of reading a gnumeric .ods, whose cells are many
 _ODS_TABLE = re.compile(r'<table:table\s[^>]*?\btable:name="([^"]*)"[^>]*>')
+
+# A cell whose formula is followed by nothing, an empty value or a self-closed one (openpyxl writes <v />).
+_UNCACHED_FORMULA = re.compile(
+    r"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)"  # the text has no '<' (&lt;)
+    r"\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>")
 
 
 def _ods_table(content: str, sheet: str) -> str:

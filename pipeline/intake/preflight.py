@@ -87,6 +87,9 @@ class Preflight:
     hidden_rows: bool = field(default=False, compare=False)
     # An .xls in the Excel 5.0/95 format (BIFF5/7) with the Vietnamese code page: read, and said so.
     excel95: bool = field(default=False, compare=False)
+    # An .xlsx sheet part holds a formula without a calculated value (saved by a program that does not
+    # calculate): the reader then looks for such formulas in input cells, which calamine reads as empty.
+    uncached_formulas: bool = field(default=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -154,6 +157,7 @@ class _Findings:
     unpacked: bytes | None = None
     hidden_rows: bool = False
     excel95: bool = False
+    uncached_formulas: bool = False
 
     def add(self, code: str, **context: object) -> None:
         if "kind" in context:  # the kind of file is shown to agencies: say it in their language too
@@ -167,7 +171,7 @@ class _Findings:
 
     def result(self) -> Preflight:
         return Preflight(self.format, self.skip, tuple(self.issues), self.has_macros, self.unpacked,
-                         self.hidden_rows, self.excel95)
+                         self.hidden_rows, self.excel95, self.uncached_formulas)
 
 
 def _run_checks(data: bytes, found: _Findings, limits: Limits) -> None:
@@ -626,8 +630,10 @@ def _verify_members(parts: Iterable[_Part], found: _Findings, limits: Limits) ->
             if oversized is not None:
                 _check_cells(part, whole if whole is not None else _inflated(part), oversized, found, limits)
         if unpacked is not None and whole is not None:
-            if part.key.startswith("xl/worksheets/") and b'hidden="' in whole:  # the regex only where it may match
-                found.hidden_rows |= _HIDDEN_ROW.search(whole) is not None
+            if part.key.startswith("xl/worksheets/"):
+                if b'hidden="' in whole:  # the regex only where it may match
+                    found.hidden_rows |= _HIDDEN_ROW.search(whole) is not None
+                found.uncached_formulas |= any(mark in whole for mark in _NO_CACHED_VALUE)
             elif part.key == "content.xml":  # .ods
                 found.hidden_rows |= b'table:visibility="collapse"' in whole or b'table:visibility="filter"' in whole
             unpacked.append(_for_parser(part, whole))
@@ -672,6 +678,9 @@ def _one_shot(part: _Part) -> tuple[bytes, int, bytes] | None:
 
 
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*\shidden="(?:1|true)"')
+# A cell ending right after its formula, or after an empty or self-closed value (openpyxl writes <v />): a formula
+# without a calculated value. (A cell's other children never self-close before its end.)
+_NO_CACHED_VALUE = (b"</f></c>", b"/></c>", b"<v></v>")
 
 # A row whose cells are all formatted and empty (self-closed). The template pre-formats its 50 project rows, so
 # a return carries ~1,000 such cells, and leaving those rows out of the parser's copy halves that sheet's parse.

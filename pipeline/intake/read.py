@@ -51,10 +51,10 @@ from pipeline.form.layout import (
 )
 from pipeline.form.meta import Meta, parse_meta
 from pipeline.form.registry import Registry
-from pipeline.form.spec import Field, FormSpec
+from pipeline.form.spec import TEXT_TYPES, Field, FormSpec
 from pipeline.intake import markup, ole, preflight, spreadsheetml, xls_formats
 from pipeline.intake.submission import ProjectRow, Submission
-from pipeline.issues import issue
+from pipeline.issues import DISPLAY_MAX, issue
 from pipeline.normalize import (
     Parsed,
     clean_text,
@@ -325,6 +325,8 @@ class _Reader:
         except _Stop:
             _forget_values(sub)
             return
+        if checked.uncached_formulas:
+            self.read_uncached_formulas()
         self.recompute()
         self.identify_agency()
         self.check_merged()
@@ -606,6 +608,9 @@ class _Reader:
             self.add_at("VALUE_LEGACY_TEXT", field, parsed.detail, where, encoding=note.upper(), converted=value)
         elif note == "control_chars":
             self.add_at("VALUE_CLEANED", field, raw, where)
+        elif note == "grouped_thousands":
+            # Both as they were written: the point is to show the dot, and a year is never grouped.
+            self.add_at("VALUE_GROUPED_THOUSANDS", field, parsed.detail, where, taken=str(value))
         return value
 
     # -- the project table ---------------------------------------------------------------------------
@@ -709,6 +714,49 @@ class _Reader:
             if not ok:
                 self.sub.bad_project_cells.add((row, column_id))
         return ProjectRow(row, values, raw)
+
+    # -- formulas without a value ----------------------------------------------------------------------
+
+    def read_uncached_formulas(self) -> None:
+        """Formulas typed into input cells of a file saved by a program that does not calculate: calamine
+        reads such a cell as empty, which it is not. Where a text is asked, the formula's text is kept, as
+        plain text (the outputs write text as text: never a formula or a link), with a warning; any other
+        field has no value to read, and says so."""
+        sub, formulas = self.sub, {}
+        for field_id, (sheet, cell) in sub.cells.items():
+            field = self.spec.fields.get(field_id)
+            if field is None or not field.is_input or sub.values.get(field_id) is not None:
+                continue
+            formula = self.formula_at(formulas, sheet, cell)
+            if formula is not None:
+                typed, ok = self.typed_formula(field, formula, (sheet, cell, None))
+                sub.values[field_id], sub.raw[field_id] = typed, formula
+                if not ok:
+                    sub.bad_fields.add(field_id)
+        for project in sub.projects:
+            for column_id, letter in sub.project_columns.items():
+                cell = f"{letter}{project.row}"
+                formula = self.formula_at(formulas, sub.project_sheet, cell)
+                if formula is None or project.values.get(column_id) is not None:
+                    continue
+                field = self.plan.table.columns[column_id][0]
+                typed, ok = self.typed_formula(field, formula, (sub.project_sheet, cell, project.row))
+                project.values[column_id], project.raw[column_id] = typed, formula
+                if not ok:
+                    sub.bad_project_cells.add((project.row, column_id))
+
+    def formula_at(self, formulas: dict[str, dict[str, str]], sheet: str, cell: str) -> str | None:
+        if sheet not in formulas:
+            formulas[sheet] = self.ooxml.uncached_formulas(sheet)
+        return formulas[sheet].get(cell)
+
+    def typed_formula(self, field: Field, formula: str, where: tuple[str, str, int | None]) -> tuple[Any, bool]:
+        shown = _short(formula, DISPLAY_MAX)
+        if field.type in TEXT_TYPES:
+            self.add_at("VALUE_FORMULA_TEXT", field, formula, where, formula=shown)
+            return formula, True
+        self.add_at("VALUE_FORMULA_INPUT", field, formula, where, formula=shown)
+        return None, False
 
     # -- after reading -------------------------------------------------------------------------------
 

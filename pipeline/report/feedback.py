@@ -14,7 +14,7 @@ highlighted and commented:
 
 Nothing from a return may become a formula or a link in the feedback (reliability notes §0 item 7): text is
 written as text whatever it starts with, agency formulas that could reach outside the workbook are replaced
-by their cached values, external hyperlinks and link-bearing names are dropped. Text is cleaned of
+by their cached values (or, without one, by their own text, as text), external hyperlinks and link-bearing names are dropped. Text is cleaned of
 characters openpyxl refuses and cut visibly at Excel's 32,767-character limit (item 9).
 """
 
@@ -411,7 +411,10 @@ def _defuse(wb: Workbook, data: bytes) -> None:
             if cell.data_type == "f" and not is_safe_formula(cell.value):
                 if cached is None:
                     cached = _load(data, data_only=True)
-                _put_value(cell, cached[ws.title][cell.coordinate].value)
+                shown = cached[ws.title][cell.coordinate].value
+                # No value calculated (a program that does not calculate saved it): the formula's own text,
+                # as text, so the agency still sees what it typed.
+                _put_value(cell, str(cell.value) if shown is None else shown)
     for names in (wb.defined_names, *(ws.defined_names for ws in wb.worksheets)):
         for name, definition in list(names.items()):
             if not is_safe_formula("=" + str(definition.attr_text or "")):
