@@ -1,6 +1,7 @@
 """`ictplan consolidate` end to end against a hand-written pandas/pandera pipeline and the unzip floor.
 
-    .venv/bin/python benchmarks/bench_consolidate.py [--n 1000] [--seed 2007] [--naive-files K] [--json]
+    .venv/bin/python benchmarks/bench_consolidate.py [--n 1000] [--seed 2007] [--naive-files K] [--no-naive] [--json]
+    .venv/bin/python benchmarks/bench_consolidate.py --n 1000 --n 10000      (or --compare): how it scales
 
 (`make bench` runs it with --n 1000.) Generates N clean sample returns for a synthetic registry of N
 agencies (A0001…, both groups), cached under benchmarks/.cache/ (see benchmarks/common.py), then times, in
@@ -20,7 +21,10 @@ one run:
   extrapolated linearly (the output says so);
 - floor: decompressing every file's ZIP members with zipfile, and nothing else.
 
-Prints a table, then the same figures as one JSON object on the last line (`--json` prints only that).
+Prints a table, then the same figures as one JSON object on the last line (`--json` prints only that). Given
+two sizes, it times both one after the other (their returns generated first) and then prints each stage's
+time at the larger size over its time at the smaller, against the limits (for 10× the returns: each stage
+≤ 12×, the whole run ≤ 10×).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from common import ROOT, peak_rss_mb, reference_seconds, sample_inbox
 
 STAGES = ("take_in", "read", "imports", "validate", "ledger", "summary", "exports", "feedback")
 STAGE_LABELS = {"take_in": "list, load, hash", "read": "archive + read (wait for workers)",
-                "imports": "import pandera (while workers read)",
+                "imports": "import pandera (while workers read)", "validate": "and encode the ledger's JSON",
                 "exports": "(the wait, when written beside)"}
 NAIVE_SUBSET = 1000  # files the naive pipeline is timed on when N ≥ 2000
 
@@ -136,45 +140,95 @@ def startup_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=1000, help="returns and agencies (default 1000)")
+    parser.add_argument("--n", type=int, action="append", default=None,
+                        help="returns and agencies (default 1000); given twice (--n 1000 --n 10000), both sizes are "
+                             "timed one after the other and each stage's ratio is printed")
+    parser.add_argument("--compare", action="store_true", help="the same as --n 1000 --n 10000")
     parser.add_argument("--seed", type=int, default=2007)
     parser.add_argument("--naive-files", type=int, default=None,
                         help=f"time the naive pipeline on this many files (default: all, or {NAIVE_SUBSET} "
                              "when N ≥ 2000) and extrapolate linearly")
+    parser.add_argument("--no-naive", action="store_true", help="do not time the naive pipeline (minutes)")
     parser.add_argument("--json", action="store_true", help="print only the JSON object")
     args = parser.parse_args()
+    sizes = sorted(set(args.n or ([1000, 10000] if args.compare else [1000])))
+    inboxes = {n: sample_inbox(n, args.seed, quiet=args.json) for n in sizes}  # generated before any timing
+    results = [measure(n, *inboxes[n], args) for n in sizes]
+    if not args.json:
+        for result in results:
+            print_table(result)
+            print()
+    if len(results) == 1:
+        print(json.dumps(_rounded(results[0]), ensure_ascii=False))
+        return
+    ratios = scale_ratios(results[0], results[-1])
+    if not args.json:
+        print_ratios(results[0], results[-1], ratios)
+    print(json.dumps(_rounded({"runs": results, "scale": ratios}), ensure_ascii=False))
 
-    inbox, registry = sample_inbox(args.n, args.seed, quiet=args.json)
+
+def measure(n: int, inbox: Path, registry: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One size: ours, incremental, startup, the floor and (unless --no-naive) the naive pipeline."""
     load_before = os.getloadavg()[0]  # this machine is shared: a busy one explains slow figures
     speed_before = reference_seconds()
     paths = sorted(inbox.glob("*.xlsx"))
-    naive_n = min(args.naive_files or (NAIVE_SUBSET if args.n >= 2000 else args.n), len(paths))
+    naive_n = 0 if args.no_naive else min(args.naive_files or (NAIVE_SUBSET if n >= 2000 else n), len(paths))
     with tempfile.TemporaryDirectory(prefix="ictplan-bench-") as work:
         out = Path(work) / "out"
         ours = time_ours(inbox, registry, out)
         again = time_ours(inbox, registry, out)
         startup = startup_seconds()
         floor = time_floor(paths)
-        naive_measured, naive_failed = time_naive(paths[:naive_n], Path(work))
-    naive = naive_measured * len(paths) / naive_n
+        naive_measured, naive_failed = time_naive(paths[:naive_n], Path(work)) if naive_n else (0.0, 0)
+    naive = naive_measured * len(paths) / naive_n if naive_n else None
     files = len(paths)
-    result = {
-        "n": args.n, "seed": args.seed, "files": files,
+    return {
+        "n": n, "seed": args.seed, "files": files,
         "ours": {**ours, "files_per_s": files / ours["wall_s"]},
         "incremental": {**again, "files_per_s": files / again["wall_s"]},
-        "naive": {"wall_s": naive, "measured_files": naive_n, "measured_s": naive_measured,
-                  "extrapolated": naive_n < files, "files_per_s": files / naive,
-                  "returns_with_failures": naive_failed,
-                  "schema": "pipeline.validation.schemas.return_schema(spec), one-row frame per return"},
+        "naive": None if naive is None else {
+            "wall_s": naive, "measured_files": naive_n, "measured_s": naive_measured,
+            "extrapolated": naive_n < files, "files_per_s": files / naive, "returns_with_failures": naive_failed,
+            "schema": "pipeline.validation.schemas.return_schema(spec), one-row frame per return"},
         "floor": {"wall_s": floor, "files_per_s": files / floor},
         "startup_s": startup,
         "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": os.getloadavg()[0],
                     "reference_s_before": speed_before, "reference_s_after": reference_seconds()},
-        "ratios": {"naive_over_ours": naive / ours["wall_s"], "ours_over_floor": ours["wall_s"] / floor},
+        "ratios": {"naive_over_ours": None if naive is None else naive / ours["wall_s"],
+                   "ours_over_floor": ours["wall_s"] / floor},
     }
-    if not args.json:
-        print_table(result)
-    print(json.dumps(_rounded(result), ensure_ascii=False))
+
+
+STAGE_LIMIT, WHOLE_LIMIT = 12.0, 10.0  # at 10× the returns: each stage at most 12× the time, the whole run 10×
+MEASURABLE = 0.05  # seconds: below, a stage's ratio says nothing (its time is the timer's noise)
+
+
+def scale_ratios(small: dict[str, Any], large: dict[str, Any]) -> dict[str, Any]:
+    """Each stage's time at the larger size over its time at the smaller, with its limit scaled to the sizes'
+    ratio. The exports are also compared with the summary they are written beside below 2,000 returns (there
+    their wait is 0, above they are written after it), as "summary + exports"."""
+    scale = large["n"] / small["n"]
+    a, b = small["ours"]["seconds"], large["ours"]["seconds"]
+    rows = {stage: (a[stage], b[stage]) for stage in STAGES}
+    rows["summary + exports"] = (a["summary"] + a["exports"], b["summary"] + b["exports"])
+    rows["whole run"] = (small["ours"]["wall_s"], large["ours"]["wall_s"])
+    out = {}
+    for name, (first, second) in rows.items():
+        limit = (WHOLE_LIMIT if name == "whole run" else STAGE_LIMIT) * scale / 10
+        ratio = second / first if first >= MEASURABLE else None
+        out[name] = {"small_s": first, "large_s": second, "ratio": ratio, "limit": limit,
+                     "within": None if ratio is None else ratio <= limit}
+    return out
+
+
+def print_ratios(small: dict[str, Any], large: dict[str, Any], ratios: dict[str, Any]) -> None:
+    print(f"scale: {large['n']} returns against {small['n']} (the limits: each stage ≤ {STAGE_LIMIT:g}×, the whole run "
+          f"≤ {WHOLE_LIMIT:g}× for 10× the returns)")
+    print(f"{'':30}{small['n']:>9}{large['n']:>9}{'ratio':>9}{'limit':>8}")
+    for name, row in ratios.items():
+        ratio = "—" if row["ratio"] is None else f"{row['ratio']:.1f}x"
+        verdict = "" if row["within"] is None else ("  ok" if row["within"] else "  OVER")
+        print(f"{'  ' + name:30}{row['small_s']:9.2f}{row['large_s']:9.2f}{ratio:>9}{row['limit']:7.0f}x{verdict}")
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -195,12 +249,14 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"{'  start, imports, lock, other':46}{other:9.2f}")
     print(f"{'incremental (nothing new)':46}{again['wall_s']:9.2f}{again['files_per_s']:10.0f}"
           f"{again['peak_rss_mb']:13.0f}")
-    extrapolated = f"  (timed on {naive['measured_files']} files, extrapolated)" if naive["extrapolated"] else ""
-    print(f"{'naive: pandas + pandera per file':46}{naive['wall_s']:9.2f}{naive['files_per_s']:10.0f}"
-          f"{'':13}{extrapolated}")
+    if naive is not None:
+        extrapolated = f"  (timed on {naive['measured_files']} files, extrapolated)" if naive["extrapolated"] else ""
+        print(f"{'naive: pandas + pandera per file':46}{naive['wall_s']:9.2f}{naive['files_per_s']:10.0f}"
+              f"{'':13}{extrapolated}")
     print(f"{'floor: unzip every member':46}{floor['wall_s']:9.2f}{floor['files_per_s']:10.0f}")
     print(f"{'startup: ictplan --help':46}{r['startup_s']:9.2f}")
-    print(f"naive / ours: {r['ratios']['naive_over_ours']:.1f}x    ours / floor: {r['ratios']['ours_over_floor']:.1f}x")
+    naive_ratio = f"naive / ours: {r['ratios']['naive_over_ours']:.1f}x    " if naive is not None else ""
+    print(f"{naive_ratio}ours / floor: {r['ratios']['ours_over_floor']:.1f}x")
 
 
 def _rounded(value: Any) -> Any:
@@ -208,6 +264,8 @@ def _rounded(value: Any) -> Any:
         return round(value, 4)
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
     return value
 
 

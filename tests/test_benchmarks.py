@@ -48,6 +48,21 @@ def test_bench_consolidate(cache):
     assert r["ratios"]["ours_over_floor"] == pytest.approx(ours["wall_s"] / floor["wall_s"], rel=1e-2)
 
 
+def test_bench_consolidate_compares_two_sizes(cache):
+    """Given two sizes, each stage's time at the larger over the smaller, with its limit scaled to the sizes."""
+    r = run_bench("bench_consolidate.py", cache, "--n", "30", "--n", "12", "--no-naive")
+    small, large = r["runs"]
+    assert (small["n"], large["n"]) == (12, 30) and small["naive"] is None
+    scale = r["scale"]
+    assert set(scale) == {"take_in", "read", "imports", "validate", "ledger", "summary", "exports", "feedback",
+                          "summary + exports", "whole run"}
+    whole = scale["whole run"]
+    assert (whole["small_s"], whole["large_s"]) == (small["ours"]["wall_s"], large["ours"]["wall_s"])
+    assert whole["ratio"] == pytest.approx(whole["large_s"] / whole["small_s"], rel=1e-3)
+    assert whole["limit"] == pytest.approx(10 * 2.5 / 10) and scale["ledger"]["limit"] == pytest.approx(12 * 2.5 / 10)
+    assert scale["feedback"]["ratio"] is None and scale["feedback"]["within"] is None  # nothing to time: no ratio
+
+
 def test_bench_read(cache):
     r = run_bench("bench_read.py", cache, "--n", "12", "--repeat", "1", "--pandas-files", "2")
     assert r["files"] == 12 and r["unreadable"] == 0 and r["without_agency"] == 0
