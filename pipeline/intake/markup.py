@@ -103,11 +103,11 @@ class Ooxml:
 # table:table-cell) for a table:name up to its '>': that took 11 ms of reading a gnumeric .ods, whose cells are many
 _ODS_TABLE = re.compile(r'<table:table\s[^>]*?\btable:name="([^"]*)"[^>]*>')
 
-# A cell whose formula is followed by nothing or by a self-closed value (openpyxl writes <v />); <v></v> is a value,
-# the empty text (the template's formulas that show nothing).
+# A cell whose formula is followed by nothing, an empty value or a self-closed one (openpyxl writes <v></v> with
+# lxml, <v /> without).
 _UNCACHED_FORMULA = re.compile(
     r"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)"  # the text has no '<' (&lt;)
-    r"\s*(?:<(?:\w+:)?v\s*/>)?\s*</(?:\w+:)?c>")
+    r"\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>")
 
 
 def _ods_table(content: str, sheet: str) -> str:

@@ -678,10 +678,11 @@ def _one_shot(part: _Part) -> tuple[bytes, int, bytes] | None:
 
 
 _HIDDEN_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*\shidden="(?:1|true)"')
-# A cell ending right after its formula, or after a self-closed value (openpyxl writes <v />): a formula without a
-# calculated value. (A cell's other children never self-close before its end; <v></v> is a value, the empty
-# text, as the template's own formulas that show nothing are written.)
-_NO_CACHED_VALUE = (b"</f></c>", b"/></c>")
+# A cell ending right after its formula, or after an empty or self-closed value: a formula without a calculated
+# value (openpyxl writes <v></v> with lxml, <v /> without). The template's formulas that show nothing are written
+# <v></v> too: the reader then looks, and finds no input cell among them. (A cell's other children never
+# self-close before its end.)
+_NO_CACHED_VALUE = (b"</f></c>", b"/></c>", b"<v></v>")
 
 # A row whose cells are all formatted and empty (self-closed). The template pre-formats its 50 project rows, so
 # a return carries ~1,000 such cells, and leaving those rows out of the parser's copy halves that sheet's parse.
