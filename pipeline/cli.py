@@ -419,6 +419,41 @@ def report(out_dir: str, db_path: str | None, as_pdf: bool, lang: str, spec_path
 
 
 @cli.command()
+@click.argument("folders", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS / "rollup"), show_default=True)
+@click.option("--expected", type=click.IntRange(min=1), default=None,
+              help="Provinces that should report: the m of \"n/m tỉnh\" (default: the folders taken).")
+@click.option("--json", "as_json", is_flag=True, help="Print the provinces taken and refused, and the files, as JSON.")
+@common_options
+def rollup(folders: tuple[str, ...], out_dir: str, expected: int | None, as_json: bool, lang: str,
+           spec_path: str | None, registry_path: str | None) -> None:
+    """Roll the provinces' consolidations up to the nation, from each province's output folder (its data/).
+
+    Exit 0 when the national summary was written (refused folders are listed), 1 when no folder could be taken.
+    Example: ictplan rollup tinh/*/ --out outputs/toan_quoc --expected 63
+    """
+    from pipeline.report.rollup import build_rollup, write_rollup
+
+    s = Settings(lang, spec_path, registry_path)
+    result = build_rollup(s.spec, [Path(f) for f in folders], expected=expected)
+    written = write_rollup(result, Path(out_dir)) if result.provinces else []
+    if as_json:
+        echo_json({"provinces": [p.name for p in result.provinces], "expected": result.expected,
+                   "refused": [i.to_dict() for i in result.refused], "outputs": [str(p) for p in written]})
+    else:
+        for refused in result.refused:
+            click.echo(refused.message(lang), err=True)
+        if written:
+            click.echo(t("rollup.done", lang, n=len(result.provinces), m=result.expected,
+                         refused=len(result.refused)))
+            for path in written:
+                click.echo(f"  {path}")
+    if not written:
+        click.echo(t("rollup.none", lang), err=True)
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=str(OUTPUTS / "ledger.sqlite"),
               show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print every agency's state and returns as JSON.")

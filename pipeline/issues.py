@@ -10,7 +10,8 @@ rule carries the rule's templates in its context (``msg_vi``/``msg_en``), so ren
 
 Codes start with their topic: FILE (the file as a whole, before parsing), FORM (identity of the form and
 the agency), LAYOUT (finding values in the sheets), VALUE (one cell's value), RULE (spec rules: range,
-required, choice, cross-field), SYS (the tool itself).
+required, choice, cross-field), ROLLUP (a province's exports offered to the national roll-up), SYS (the tool
+itself).
 """
 
 from __future__ import annotations
@@ -230,6 +231,19 @@ CATALOGUE: dict[str, Detail] = {
     "RULE_MONEY_UNIT": Detail("Check the money unit", W,
         "{value} triệu đồng là lớn bất thường (có thể đã nhập theo nghìn đồng, gấp 1.000 lần). Vui lòng kiểm tra đơn vị: triệu đồng.",
         "{value} million VND is unusually large (perhaps entered in thousand đồng, 1,000 times too big). Please check the unit: million VND."),
+    # --- ROLLUP: a province's output folder offered to `ictplan rollup` ---------------------------------
+    "ROLLUP_NO_EXPORTS": Detail("No exports in the folder", E,
+        "Thư mục {folder} không có số liệu xuất của một lần tổng hợp (thiếu {missing}). Đề nghị tỉnh chạy \"ictplan consolidate\" rồi gửi cả thư mục kết quả.",
+        "The folder {folder} holds no consolidation exports ({missing} missing). Ask the province to run \"ictplan consolidate\" and send its whole output folder."),
+    "ROLLUP_BAD_EXPORTS": Detail("Exports cannot be used", E,
+        "Số liệu xuất trong thư mục {folder} không dùng được: {reason}. Đề nghị tỉnh chạy lại \"ictplan consolidate\" và gửi lại cả thư mục kết quả.",
+        "The exports in the folder {folder} cannot be used: {reason}. Ask the province to run \"ictplan consolidate\" again and resend its whole output folder."),
+    "ROLLUP_OTHER_FORM": Detail("Another form or round", E,
+        "Thư mục {folder} ({province}) là tổng hợp của mẫu {found}, không phải mẫu {expected} đang tổng hợp; không cộng vào số liệu toàn quốc.",
+        "The folder {folder} ({province}) consolidates form {found}, not the form {expected} being rolled up; it is not added to the national figures."),
+    "ROLLUP_DUPLICATE": Detail("Province given twice", E,
+        "Thư mục {folder} ({province}) đã được cộng một lần (thư mục {first}); không cộng lần thứ hai.",
+        "The folder {folder} ({province}) is already counted once (folder {first}); it is not added a second time."),
     # --- SYS ---------------------------------------------------------------------------------------------
     "SYS_INTERNAL_ERROR": Detail("Internal error", E,
         "Lỗi nội bộ của phần mềm khi xử lý tệp ({reason}); tệp được giữ lại để kiểm tra. Bộ phận tổng hợp sẽ liên hệ.",

@@ -288,6 +288,20 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict
     )
 
 
+def figures(spec: FormSpec, values: pd.DataFrame, projects: pd.DataFrame, group_of: pd.Series,
+            groups: list[str]) -> tuple[dict[str, Measure], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The measures, the per-agency table, the group and overall totals, and their coverage n, for any set of
+    agencies: the same sums, counts of "Có" and ratios from totals as a province's summary. `values` is
+    indexed by agency (one column per spec field, typed), `projects` has an "agency" column and the table's
+    columns, `group_of` maps each agency to one of `groups`. The overall row is indexed PROVINCE. The
+    national roll-up (pipeline.report.rollup) calls this with the provinces as the groups."""
+    check_spec(spec)
+    measures = _measures(spec)
+    table = _table(spec, measures, values, list(values.index), projects)
+    totals, coverage = _aggregate(table, measures, group_of, groups)
+    return measures, table, totals, coverage
+
+
 def check_spec(spec: FormSpec) -> None:
     """Raise SummarySpecError naming every field the summary needs but the spec lacks or types otherwise."""
     problems = []

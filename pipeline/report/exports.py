@@ -1,4 +1,6 @@
-"""CSV exports of a Summary, for other tools: ``out_dir/data/{indicators,projects,issues,submissions}.csv``.
+"""CSV exports of a Summary, for other tools: ``out_dir/data/{indicators,projects,issues,submissions}.csv``,
+and ``data/round.json``, the few facts that say whose figures they are (form id, version, round, province,
+when, agencies n/m): what `ictplan rollup` checks before it adds a province's exports to the nation's.
 
 - UTF-8 with a BOM (utf-8-sig): Excel opens Vietnamese text correctly only when the BOM is there.
 - Written atomically (pipeline.atomic), CRLF line ends (RFC 4180).
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,7 +31,7 @@ SUBMISSION_COLUMNS = ["id", "sha256", "file", "agency", "received_at", "recorded
 
 
 def write_exports(summary: C.Summary, spec: FormSpec, out_dir: Path) -> list[Path]:
-    """Write the four CSV files; returns the paths written (a timestamped sibling when a file is locked).
+    """Write the four CSV files and the manifest; returns the paths written (a timestamped sibling when a file is locked).
     One table at a time, streamed to its file: at 10,000 agencies a table's CSV text is 100 MB."""
     folder = Path(out_dir) / "data"
     tables: dict[str, Callable[[], tuple[pd.DataFrame, set[str]]]] = {
@@ -37,8 +40,22 @@ def write_exports(summary: C.Summary, spec: FormSpec, out_dir: Path) -> list[Pat
         "issues.csv": lambda: (summary.issues.reindex(columns=C.ISSUE_COLUMNS), {"file", "value", "message_vi", "message_en"}),
         "submissions.csv": lambda: (summary.submissions.reindex(columns=SUBMISSION_COLUMNS), {"file"}),
     }
-    return [write_atomic(folder / name, lambda path, table=table: write_csv(*table(), path), fallback=True)
-            for name, table in tables.items()]
+    written = [write_atomic(folder / name, lambda path, table=table: write_csv(*table(), path), fallback=True)
+               for name, table in tables.items()]
+    return [*written, write_atomic(folder / MANIFEST, manifest_bytes(summary, spec), fallback=True)]
+
+
+MANIFEST = "round.json"
+
+
+def manifest_bytes(summary: C.Summary, spec: FormSpec) -> bytes:
+    """The exports' identity: which form, version and round, which province, as at when, and how many of the
+    registry's agencies are counted (n of m). Keys are stable: `ictplan rollup` reads them."""
+    manifest = {"form_id": summary.form_id, "form_version": summary.form_version, "round": summary.round,
+                "province": str(spec.form.get("province_vi", "")), "issuer": summary.issuer_vi,
+                "generated_at": summary.generated_at.isoformat(), "agencies": len(summary.agencies),
+                "reported": len(summary.values), "spec_sha256": summary.spec_sha256}
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
 def indicators_frame(summary: C.Summary, spec: FormSpec) -> pd.DataFrame:

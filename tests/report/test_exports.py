@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from summary_factory import fill_computed, full_ledger, make_return, record, summary_from
@@ -38,8 +39,9 @@ def read(path):
 
 def test_four_files_in_data_with_a_bom(exported):
     _, paths, folder = exported
-    assert sorted(paths) == ["indicators.csv", "issues.csv", "projects.csv", "submissions.csv"]
-    assert all(p.parent == folder / "data" and p.read_bytes().startswith(BOM) for p in paths.values())
+    assert sorted(paths) == ["indicators.csv", "issues.csv", "projects.csv", "round.json", "submissions.csv"]
+    assert all(p.parent == folder / "data" and p.read_bytes().startswith(BOM) for p in paths.values()
+               if p.suffix == ".csv")
     assert b"\r\n" in paths["submissions.csv"].read_bytes()
 
 
@@ -85,3 +87,13 @@ def test_projects_and_submissions_and_issues(exported):
     header = paths["issues.csv"].read_bytes()[len(BOM):].split(b"\r\n")[0].decode()
     assert header.split(",") == ["agency", "submission_id", "status", "counted", "code", "severity", "file", "sheet",
                                  "cell", "field", "row", "value", "message_vi", "message_en"]
+
+
+def test_manifest_says_whose_figures_they_are(exported, spec):
+    """data/round.json: what `ictplan rollup` checks before adding a province (tests/report/test_rollup.py)."""
+    summary, paths, _ = exported
+    manifest = json.loads(paths["round.json"].read_text(encoding="utf-8"))
+    assert manifest == {"form_id": spec.form_id, "form_version": spec.version, "round": spec.round,
+                        "province": spec.form["province_vi"], "issuer": spec.form["issuer_vi"],
+                        "generated_at": summary.generated_at.isoformat(), "agencies": 41, "reported": 39,
+                        "spec_sha256": spec.sha256}
