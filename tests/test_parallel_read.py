@@ -245,7 +245,7 @@ def test_exports_written_beside_the_summary_are_the_exports_written_here(writer,
         monkeypatch.setattr(parallel, "_run_beside", _killed)
     consolidate(Paths(mixed_inbox, tmp_path / writer, tmp_path / writer / "ledger.sqlite"), spec, registry)
     beside = _exports(tmp_path / "beside")
-    assert set(beside) == {"indicators.csv", "projects.csv", "issues.csv", "submissions.csv"}
+    assert set(beside) == {"indicators.csv", "projects.csv", "issues.csv", "submissions.csv", "round.json"}
     # Only the times differ (recorded_at, received_at columns), so compare without them.
     times = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
     assert {k: times.sub(b"", v) for k, v in _exports(tmp_path / writer).items()} == \

@@ -273,3 +273,25 @@ def test_cli_writes_the_rollup_and_lists_refusals(nation, tmp_path):
     result = CliRunner().invoke(cli, ["rollup", str(tmp_path / "nowhere"), "--lang", "en", "--out", str(tmp_path / "x")])
     assert result.exit_code == 1 and "holds no consolidation exports" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_a_province_name_or_value_that_is_no_figure(spec, registry, tmp_path):
+    """A province name is text in the workbook, never a formula; a non-number where a figure belongs refuses
+    the province, naming the file and column, instead of counting it as blank."""
+    write_province_exports(tmp_path, spec, registry, 1)
+    manifest = tmp_path / "p1" / "data" / MANIFEST
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("Tỉnh thử số 01", '=HYPERLINK(\\"http://x\\")'),
+                        encoding="utf-8")
+    rollup = build_rollup(spec, [tmp_path / "p1"])
+    assert rollup.provinces[0].name == '=HYPERLINK("http://x")'
+    book = openpyxl.load_workbook(write_rollup(rollup, tmp_path / "n")[0])
+    cells = [c for ws in book for r in ws.iter_rows() for c in r if c.value == '=HYPERLINK("http://x")']
+    assert cells and all(c.data_type == "s" for c in cells)
+    write_province_exports(tmp_path, spec, registry, 2)
+    indicators = tmp_path / "p2" / "data" / "indicators.csv"
+    frame = pd.read_csv(indicators, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.loc[1, C.STAFF] = "chưa thống kê"
+    write_csv(frame, set(), indicators)
+    refused = build_rollup(spec, [tmp_path / "p2"]).refused
+    assert [i.code for i in refused] == ["ROLLUP_BAD_EXPORTS"]
+    assert f"cột / column {C.STAFF}: 'chưa thống kê'" in refused[0].message("vi")
