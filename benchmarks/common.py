@@ -133,7 +133,7 @@ def _mixed_chunk(folder: str, first: int, last: int, seed: int, error_rate: floa
         mistakes = 1 if random.Random(f"{seed}/{i}/mistakes").random() < error_rate else 0
         sample = make_sample(spec, agency, random.Random(f"{seed}/{i}"), mistakes=mistakes)
         data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
-                              cell_text=sample.cell_text)
+                              cell_text=sample.cell_text, tables=sample.tables)
         # The agency's code stays a separate token of the name, as in the files sent to agencies.
         (Path(folder) / f"{i:05d}_{template_file_name(spec, agency.code)}").write_bytes(data)
     return last - first

@@ -632,7 +632,8 @@ def _summary_of(ledger: Ledger, spec: FormSpec, registry: Registry, index: list[
     latest = max((s["recorded_at"] for s in index), default=None)
     generated = dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)
     return build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),
-                         ledger.projects(counted), ledger.issues(current), generated_at=generated)
+                         ledger.projects(counted), ledger.issues(current), generated_at=generated,
+                         table_rows=ledger.table_rows(counted))
 
 
 def _write_beside_summary(summary: Any, spec: FormSpec, out: Path, draft: Path | None) -> dict[str, str]:

@@ -53,7 +53,7 @@ def write_return(folder: Path, spec, agency, *, seed: int | str, mistakes: int =
     sample = make_sample(spec, agency, random.Random(f"{seed}/{agency.code}"), mistakes=mistakes)
     sample.values.update(values or {})
     data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
-                          cell_text=sample.cell_text)
+                          cell_text=sample.cell_text, tables=sample.tables)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / (name or template_file_name(spec, agency.code))
     path.write_bytes(data)

@@ -59,11 +59,10 @@ def plausible_values(spec: FormSpec, agency: Agency, rng: random.Random) -> dict
     spend = round(rng.uniform(20, 900), 1)
     central = round(spend * rng.uniform(0, 0.3), 1)
     values.update(kp_cntt_2007=spend, kp2007_nstw=central, kp2007_nsdp=round(spend - central, 1), kp2007_khac=0.0)
-    plan = {year: round(rng.uniform(50, 3000), 1) for year in (2008, 2009, 2010)}
-    total = round(sum(plan.values()), 1)
-    central = round(total * rng.uniform(0, 0.4), 1)
-    values.update({f"kh_kp_{y}": v for y, v in plan.items()})
-    values.update(kh_kp_nstw=central, kh_kp_nsdp=round(total - central, 1), kh_kp_khac=0.0)
+    for year in (2008, 2009, 2010):  # funding by year: development investment (province) and recurrent funds
+        values[f"kh_dtpt_tinh_{year}"] = round(rng.uniform(0, 2000), 1)
+        values[f"kh_sn_tinh_{year}"] = round(rng.uniform(50, 1000), 1)
+        values[f"kh_sn_nstw_{year}"] = round(rng.uniform(0, 200), 1)
     return values
 
 
@@ -117,7 +116,7 @@ def plausible_projects(spec: FormSpec, rng: random.Random, count: int) -> list[d
             "don_vi_phoi_hop": None, "nam_bat_dau": start, "nam_ket_thuc": end, "tong_kinh_phi": cost,
             "von_nstw": central, "von_nsdp": round(cost - central, 1), "von_khac": 0.0,
             **{f"kp_{y}": shares.get(y, 0.0) for y in (2008, 2009, 2010)},
-            "tinh_trang": rng.choice(spec.choices["tinh_trang"]).code, "uu_tien": rng.choice(["1", "2", "3"]),
+            "tinh_chat": "MOI", "phe_duyet": "CHUA_PHE_DUYET", "uu_tien": rng.choice(["1", "2", "3"]),
             "ghi_chu": None,
         })
     return projects

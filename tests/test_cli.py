@@ -14,8 +14,8 @@ def test_spec_summary_in_both_languages():
     vi = runner.invoke(cli, ["spec"])
     en = runner.invoke(cli, ["spec", "--lang", "en"])
     assert vi.exit_code == en.exit_code == 0
-    assert "Mẫu BM-UDCNTT-2007 phiên bản 1.0" in vi.output
-    assert "Form BM-UDCNTT-2007 version 1.0" in en.output
+    assert "Mẫu BM-UDCNTT-2007 phiên bản 1.1" in vi.output
+    assert "Form BM-UDCNTT-2007 version 1.1" in en.output
 
 
 def test_spec_json_is_the_whole_spec(spec):

@@ -42,7 +42,8 @@ def mixed_inbox(tmp_path_factory, spec, registry) -> Path:
     agency = registry.agencies[3]  # a resubmission: other figures, the same agency
     sample = make_sample(spec, agency, random.Random(99))
     (folder / f"z_resent_{agency.code}.xlsx").write_bytes(
-        build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
+        build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
+                       tables=sample.tables))
     (folder / "~$owner.xlsx").write_bytes(b"\x05someone" + b" " * 150)  # skipped: an Excel owner file
     (folder / "broken.xlsx").write_bytes(written[0][0].read_bytes()[:5000])  # truncated
     (folder / "notes.txt").write_text("not a return", encoding="utf-8")
@@ -245,7 +246,8 @@ def test_exports_written_beside_the_summary_are_the_exports_written_here(writer,
         monkeypatch.setattr(parallel, "_run_beside", _killed)
     consolidate(Paths(mixed_inbox, tmp_path / writer, tmp_path / writer / "ledger.sqlite"), spec, registry)
     beside = _exports(tmp_path / "beside")
-    assert set(beside) == {"indicators.csv", "projects.csv", "issues.csv", "submissions.csv", "round.json"}
+    assert set(beside) == {"indicators.csv", "projects.csv", "issues.csv", "submissions.csv", "round.json",
+                           "kh_2008.csv", "dvc.csv"}
     # Only the times differ (recorded_at, received_at columns), so compare without them.
     times = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
     assert {k: times.sub(b"", v) for k, v in _exports(tmp_path / writer).items()} == \

@@ -242,7 +242,7 @@ def workbook_with_text(spec, agency, texts: dict[str, str]) -> bytes:
     xlsxwriter write) reach the file."""
     sample = make_sample(spec, agency, random.Random(f"text/{agency.code}"))
     values = dict(sample.values) | {f: _PLACEHOLDER.format(i) for i, f in enumerate(texts)}
-    data = build_workbook(spec, agency=agency, values=values, projects=sample.projects)
+    data = build_workbook(spec, agency=agency, values=values, projects=sample.projects, tables=sample.tables)
     source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():

@@ -102,7 +102,8 @@ def test_corrected_resend_supersedes_with_history(paths, spec, registry):
     sample = make_sample(spec, agency, random.Random(99))
     sample.values["tong_so_may_tinh"] = sample.values["tong_so_may_tinh"]  # a fresh, valid return
     resend = paths.inbox / "VP-UBND gui lai.xlsx"
-    resend.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
+    resend.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
+                                     tables=sample.tables))
     later = (paths.inbox / sorted(os.listdir(paths.inbox))[0]).stat().st_mtime + 3600
     os.utime(resend, (later, later))
     report = consolidate(paths, spec, registry)

@@ -5,16 +5,17 @@ return's hidden `_meta` sheet says), checks the row's label, and relocates by la
 rows. Both sides use this one map, so they can never disagree.
 
 Label/value sheets: A = STT, B = label, C = unit, D = value (targets: D = current, E.. = target years),
-E = help. The project table: one column per spec column, a header row, a row of column numbers, the body
-and a totals row.
+E = help; a grid row (funding by source × year): D.. = one value per grid column. A table (projects, the
+2008 annual plan, online services), on a sheet of its own: one column per spec column, a header row, a row
+of column numbers, the body and a totals row.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
-from pipeline.form.spec import Field, FormSpec
+from pipeline.form.spec import FormSpec, Table
 
 TITLE_ROW, SUBTITLE_ROW, AGENCY_ROW, HEADER_ROW = 1, 2, 3, 5
 FIRST_BODY_ROW = 6
@@ -71,12 +72,12 @@ class CellRef:
 class Row:
     """One row of a label/value sheet, in order: what the template draws and the reader expects."""
 
-    kind: str  # section | subheader | field | target
+    kind: str  # section | subheader | field | target | grid
     row: int
     stt: str
     label_vi: str
     section: str
-    fields: tuple[str, ...] = ()  # field: (id,); target: (current, year1, year2…)
+    fields: tuple[str, ...] = ()  # field: (id,); target: (current, year1, year2…); grid: one per grid column
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,9 @@ class Layout:
     cells: dict[str, CellRef]  # every return-level field → its value cell
     rows: dict[str, tuple[Row, ...]]  # sheet id → rows in order
     sheet_names: dict[str, str]  # sheet id → name
-    table: TableLayout | None
+    table: TableLayout | None  # the project table's
     width: dict[str, int]  # sheet id → number of used columns
+    tables: dict[str, TableLayout] = field(default_factory=dict)  # table id → its layout (every table)
 
     def label_row(self, field_id: str) -> Row:
         for rows in self.rows.values():
@@ -114,19 +116,19 @@ def layout_for(spec: FormSpec) -> Layout:
     cells: dict[str, CellRef] = {}
     rows: dict[str, tuple[Row, ...]] = {}
     width: dict[str, int] = {}
-    table = None
+    tables: dict[str, TableLayout] = {}
     for sheet in spec.sheets:
         if sheet.table is not None:
-            table = _table_layout(spec, sheet.name, sheet.table.columns)
-            total = table.total_row
+            table = tables[sheet.table.id] = _table_layout(sheet.name, sheet.table)
             for column_id, field_id in sheet.table.totals.items():
-                cells[field_id] = CellRef(sheet.name, total, table.columns[column_id])
+                cells[field_id] = CellRef(sheet.name, table.total_row, table.columns[column_id])
             width[sheet.id] = len(sheet.table.columns)
             continue
         sheet_rows, used = _sheet_rows(spec, sheet.sections, sheet.name, cells)
         rows[sheet.id] = tuple(sheet_rows)
         width[sheet.id] = used
-    return Layout(cells, rows, {s.id: s.name for s in spec.sheets}, table, width)
+    project = tables.get(spec.table.id) if spec.table is not None else None
+    return Layout(cells, rows, {s.id: s.name for s in spec.sheets}, project, width, tables)
 
 
 def _sheet_rows(spec: FormSpec, sections, sheet_name: str, cells: dict[str, CellRef]) -> tuple[list[Row], int]:
@@ -136,6 +138,19 @@ def _sheet_rows(spec: FormSpec, sections, sheet_name: str, cells: dict[str, Cell
     for number, section in enumerate(sections):
         out.append(Row("section", row, ROMAN[number], section.vi.upper(), section.id))
         row += 1
+        if section.grid:
+            out.append(Row("subheader", row, "", section.grid_head_vi[0], section.id))
+            row += 1
+            per_row = len(section.grid_columns)
+            used = max(used, COL_VALUE + per_row)
+            for item, base_index in enumerate(range(0, len(section.fields), per_row), start=1):
+                ids = section.fields[base_index:base_index + per_row]
+                for offset, field_id in enumerate(ids):
+                    cells[field_id] = CellRef(sheet_name, row, COL_VALUE + offset)
+                label = section.grid_labels[item - 1]
+                out.append(Row("grid", row, str(item), label, section.id, tuple(ids)))
+                row += 1
+            continue
         if section.targets:
             out.append(Row("subheader", row, "", "Chỉ tiêu", section.id))
             row += 1
@@ -155,9 +170,8 @@ def _sheet_rows(spec: FormSpec, sections, sheet_name: str, cells: dict[str, Cell
     return out, used
 
 
-def _table_layout(spec: FormSpec, sheet_name: str, columns: tuple[Field, ...]) -> TableLayout:
-    assert spec.table is not None
+def _table_layout(sheet_name: str, table: Table) -> TableLayout:
     first = TABLE_NUMBER_ROW + 1
-    last = first + spec.table.rows - 1
+    last = first + table.rows - 1
     return TableLayout(sheet_name, HEADER_ROW, TABLE_NUMBER_ROW, first, last, last + 1,
-                       {c.id: i for i, c in enumerate(columns)})
+                       {c.id: i for i, c in enumerate(table.columns)})

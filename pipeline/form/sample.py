@@ -25,7 +25,7 @@ import os
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from pipeline.normalize import parse_number
 MANIFEST = "manifest.json"
 MONEY_UNIT_LOW, MONEY_UNIT_HIGH = 1e4, 1e6  # domain rule 22: 1e4 < v ≤ 1e6 "check the unit"; above: in đồng
 PLAN_YEARS = (2008, 2009, 2010)
+_SOURCES = ("nstw", "tinh", "huyen", "oda", "khac")  # the funding grid's sources, in its row order
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"^(https?://)?[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/\S*)?$")
 
@@ -67,6 +68,7 @@ class SampleReturn:
     projects: list[dict[str, Any]]
     cell_text: dict[str, str]
     mistakes: list[Mistake]
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # the other tables' rows, by id
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ class Finding:
     code: str
     field: str
     severity: str
-    project: int | None = None  # 0-based project index
+    project: int | None = None  # 0-based row index in a table
+    table: str = ""  # the table of that row, when not the project table
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -85,8 +88,8 @@ class Finding:
 
 def make_sample(spec: FormSpec, agency: Agency, rng: random.Random, *, mistakes: int = 0) -> SampleReturn:
     """A clean, plausible return for ``agency``, then ``mistakes`` injected mistakes (each verified)."""
-    values, projects = _Generator(spec, agency, rng).run()
-    sample = SampleReturn(agency, values, projects, {}, [])
+    values, projects, tables = _Generator(spec, agency, rng).run()
+    sample = SampleReturn(agency, values, projects, {}, [], tables)
     _refresh_computed(spec, sample)
     for _ in range(mistakes):
         _inject_one(spec, sample, rng)
@@ -115,7 +118,7 @@ def write_samples(spec: FormSpec, registry: Registry, out_dir: str | Path, *, co
         n_mistakes = pick.choice((1, 2)) if pick.random() < error_rate else 0
         sample = make_sample(spec, agency, random.Random(f"{seed}/{agency.code}"), mistakes=n_mistakes)
         data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
-                              cell_text=sample.cell_text)
+                              cell_text=sample.cell_text, tables=sample.tables)
         path = write_atomic(out / template_file_name(spec, agency.code), data)
         _as_received(path, sample.values.get("ngay_lap"), random.Random(f"{seed}/{agency.code}/received"))
         written.append((path, sample))
@@ -139,7 +142,8 @@ def _as_received(path: Path, report_date: Any, rng: random.Random) -> None:
 
 
 def audit(spec: FormSpec, values: Mapping[str, Any], projects: Sequence[Mapping[str, Any]] = (),
-          cell_text: Mapping[str, str] | None = None) -> list[Finding]:
+          cell_text: Mapping[str, str] | None = None,
+          tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> list[Finding]:
     """Every problem a validator should report for these typed values, as this module understands the spec.
 
     Used to verify injected mistakes and, in the tests, that clean samples are clean: field types, choice
@@ -160,19 +164,29 @@ def audit(spec: FormSpec, values: Mapping[str, Any], projects: Sequence[Mapping[
                 findings.append(Finding("VALUE_NOT_NUMBER", field_id, "error"))
         else:
             env[field_id] = text
-    env.update(evaluate_computed(spec, env, projects))
+    env.update(evaluate_computed(spec, env, projects, tables))
     for f in spec.fields.values():
         if f.is_input:
             findings += _field_findings(spec, f, env.get(f.id), bad=f.id in cell_text and env.get(f.id) is None)
     findings += _rule_findings(spec.rules_for("return"), env)
-    if spec.table is not None:
-        for index, project in enumerate(projects):
-            for column in spec.table.columns:
-                findings += [Finding(x.code, x.field, x.severity, index)
-                             for x in _field_findings(spec, column, project.get(column.id))]
-            findings += [Finding(x.code, x.field, x.severity, index)
-                         for x in _rule_findings(spec.rules_for(spec.table.id), project)]
+    for table in spec.tables:
+        rows = projects if table is spec.table else (tables or {}).get(table.id, ())
+        for index, row in enumerate(rows):
+            for column in table.columns:
+                findings += [Finding(x.code, x.field, x.severity, index, _table_tag(spec, table.id))
+                             for x in _field_findings(spec, column, row.get(column.id))]
+            findings += [Finding(x.code, x.field, x.severity, index, _table_tag(spec, table.id))
+                         for x in _rule_findings(spec.rules_for(table.id), row)]
+        if table.key:
+            names = [str(row.get(table.key) or "").casefold().strip() for row in rows]
+            findings += [Finding("RULE_DUPLICATE_ROW", table.key, "warning", i, _table_tag(spec, table.id))
+                         for i, name in enumerate(names) if name and name in names[:i]]
     return findings
+
+
+def _table_tag(spec: FormSpec, table_id: str) -> str:
+    """A finding's table: blank for the project table (its findings keep their earlier form)."""
+    return "" if spec.table is not None and table_id == spec.table.id else table_id
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -297,6 +311,35 @@ _PROJECTS = (
      "Mua bản quyền phần mềm diệt virus hằng năm cho toàn bộ máy tính."),
 )
 
+# Communes, wards and townships of each district unit in 2007 (approximate; [K] in the domain brief).
+_COMMUNES = {"TP-HATINH": 16, "TX-HONGLINH": 6, "H-NGHIXUAN": 19, "H-DUCTHO": 28, "H-HUONGSON": 32,
+             "H-VUQUANG": 12, "H-HUONGKHE": 22, "H-CANLOC": 23, "H-LOCHA": 13, "H-THACHHA": 31, "H-CAMXUYEN": 27,
+             "H-KYANH": 33}
+
+# Recurrent tasks of an annual plan besides the projects: (name, content area).
+_RECURRENT_TASKS = (
+    ("Duy trì đường truyền Internet, thư điện tử", "HA_TANG"),
+    ("Bảo trì, sửa chữa máy tính và mạng LAN", "HA_TANG"),
+    ("Cập nhật thông tin lên trang thông tin điện tử", "PHUC_VU_DAN_DN"),
+    ("Bồi dưỡng tin học cho cán bộ, công chức", "NHAN_LUC"),
+    ("Mua bản quyền phần mềm diệt virus năm 2008", "AN_TOAN_THONG_TIN"),
+)
+_QUARTERS = ("Quý I–IV/2008", "Quý I–II/2008", "Quý II–III/2008", "Quý III–IV/2008", "Cả năm 2008")
+
+# Administrative procedures an agency handles (online-services roadmap): (name, field).
+_PROCEDURES_SO = (
+    ("Cấp giấy phép hoạt động", "Cấp phép"), ("Cấp, đổi chứng chỉ hành nghề", "Cấp phép"),
+    ("Thẩm định hồ sơ dự án", "Đầu tư"), ("Giải quyết khiếu nại, tố cáo", "Thanh tra"),
+    ("Cấp giấy chứng nhận đủ điều kiện kinh doanh", "Cấp phép"), ("Tiếp nhận hồ sơ đăng ký", "Hành chính"),
+    ("Xác nhận hồ sơ đề nghị hỗ trợ", "Hành chính"), ("Cấp bản sao văn bản, hồ sơ lưu trữ", "Hành chính"),
+)
+_PROCEDURES_HUYEN = (
+    ("Cấp giấy chứng nhận quyền sử dụng đất", "Đất đai"), ("Cấp giấy phép xây dựng nhà ở", "Xây dựng"),
+    ("Đăng ký kinh doanh hộ cá thể", "Kinh doanh"), ("Chứng thực bản sao", "Tư pháp"),
+    ("Đăng ký hộ tịch", "Tư pháp"), ("Giải quyết chế độ chính sách người có công", "Lao động – Xã hội"),
+    ("Cấp giấy phép khai thác tài nguyên", "Tài nguyên"), ("Thẩm định dự án đầu tư cấp huyện", "Đầu tư"),
+)
+
 _NARRATIVES: dict[str, tuple[str, ...]] = {
     "dg_ket_qua": (
         "{internet_text}",
@@ -372,16 +415,32 @@ _NARRATIVES: dict[str, tuple[str, ...]] = {
         "Ban hành quy chế sử dụng thư điện tử và trao đổi văn bản điện tử trong cơ quan.",
         "Phối hợp chặt chẽ với Sở Bưu chính, Viễn thông trong việc triển khai các dự án.",
     ),
-    "kh_trong_tam_2008": (
-        "Hoàn thiện mạng LAN, triển khai thư điện tử công vụ cho toàn cơ quan.",
-        "Đào tạo tin học cho cán bộ, công chức; đưa thủ tục hành chính lên trang thông tin điện tử.",
+    "kh_nd_an_toan": (
+        "Trang bị phần mềm diệt virus có bản quyền, tường lửa cho mạng nội bộ.",
+        "Sao lưu dữ liệu định kỳ, ban hành quy định bảo đảm an toàn thông tin trong cơ quan.",
+    ),
+    "kh_lo_trinh": (
+        "Năm 2008: hoàn thiện hạ tầng mạng, triển khai thư điện tử công vụ.",
+        "Năm 2009: triển khai phần mềm quản lý văn bản, xây dựng cơ sở dữ liệu chuyên ngành.",
+        "Năm 2010: cung cấp dịch vụ công trực tuyến mức 2 cho các thủ tục chủ yếu.",
+    ),
+    "kh_dieu_kien": (
+        "Bố trí cán bộ chuyên trách CNTT và lãnh đạo phụ trách CNTT.",
+        "Kinh phí được bố trí trong dự toán ngân sách hằng năm của đơn vị.",
+        "Ban hành quy chế sử dụng thư điện tử và trao đổi văn bản điện tử.",
+    ),
+    "kh_to_chuc_thuc_hien": (
+        "Văn phòng chủ trì, phối hợp với các phòng, ban triển khai kế hoạch.",
+        "Lãnh đạo đơn vị trực tiếp chỉ đạo; định kỳ sáu tháng báo cáo kết quả về Sở Bưu chính, Viễn thông.",
+        "Phối hợp với Sở Bưu chính, Viễn thông và Sở Tài chính trong thẩm định, bố trí kinh phí.",
     ),
     "kh_hieu_qua": (
         "Giảm thời gian và chi phí xử lý công việc; tăng tính công khai, minh bạch.",
         "Nâng cao chất lượng phục vụ người dân và doanh nghiệp, góp phần cải cách hành chính.",
+        "Lãnh đạo nắm bắt thông tin kịp thời, chỉ đạo, điều hành nhanh chóng hơn.",
     ),
 }
-_OPTIONAL_NARRATIVES = {"kh_trong_tam_2008": 0.8, "kh_hieu_qua": 0.7}
+_OPTIONAL_NARRATIVES = {"kh_nd_an_toan": 0.6}
 # Narratives that open with a sentence about the agency itself, so no two agencies write the same text.
 _OPENERS = {
     "dg_ket_qua": "{name} đã trang bị {pcs} máy tính cho {staff} cán bộ, công chức, viên chức; {lan_text}.",
@@ -420,16 +479,18 @@ class _Generator:
         self.rng = rng
         self.v: dict[str, Any] = {}
         self.projects: list[dict[str, Any]] = []
+        self.tables: dict[str, list[dict[str, Any]]] = {t.id: [] for t in spec.other_tables}
         self.huyen = agency.group == "huyen"
         self.slug = re.sub(r"[^a-z0-9]", "", agency.code.lower().removeprefix("h-"))
 
-    def run(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        for step in (self.general, self.infrastructure, self.direction, self.services, self.people, self.spending,
-                     self.project_list, self.plan_funding, self.targets, self.narratives):
+    def run(self) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        for step in (self.general, self.infrastructure, self.communes, self.direction, self.services, self.people,
+                     self.spending, self.project_list, self.plan_funding, self.online_services, self.targets,
+                     self.narratives):
             step()
         unknown = set(self.v) - set(self.spec.fields)
         assert not unknown, f"generator writes fields the spec does not have: {sorted(unknown)}"
-        return self.v, self.projects
+        return self.v, self.projects, self.tables
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
@@ -452,7 +513,7 @@ class _Generator:
         if self.chance(0.8):
             v["so_hieu_van_ban"] = f"{rng.randint(40, 480)}/{'UBND' if self.huyen else a.code}-VP"
         v["nguoi_lap"] = self.person()
-        v["dien_thoai"] = f"039.3{rng.randint(800000, 899999)}"
+        v["dien_thoai"] = f"039.{rng.choice((855, 856, 857, 858))}{rng.randint(100, 999)}"  # 2007: 6-digit local numbers
         v["email_lien_he"] = f"vanphong.{self.slug}@hatinh.gov.vn"
         if self.chance(0.85):
             title = "Phó Chủ tịch UBND" if self.huyen else "Phó Giám đốc"
@@ -491,6 +552,15 @@ class _Generator:
         v["co_sao_luu_du_lieu"] = self.chance(0.5)
         v["phan_mem_van_phong"] = rng.choices(("MS_OFFICE", "CA_HAI", "OPENOFFICE", "KHAC"), (80, 10, 6, 4))[0]
         v["bang_ma_chu_viet"] = rng.choices(("UNICODE", "HON_HOP", "TCVN3", "VNI"), (55, 30, 12, 3))[0]
+
+    def communes(self) -> None:
+        """District units report their communes' IT; departments leave the section blank."""
+        if not self.huyen:
+            return
+        v, rng = self.v, self.rng
+        v["so_xa_phuong"] = total = _COMMUNES.get(self.agency.code, rng.randint(12, 30))
+        v["so_xa_co_may_tinh"] = with_pcs = round(total * rng.uniform(0.5, 1.0))
+        v["so_xa_ket_noi_internet"] = round(with_pcs * rng.uniform(0.1, 0.6))
 
     # --- C. direction and administration -------------------------------------------------------------------
 
@@ -598,15 +668,25 @@ class _Generator:
         allocation = dict(zip(window, _split(rng, planned, [rng.uniform(0.5, 1.5) for _ in window]), strict=True))
         sources = _split(rng, total, (rng.choice((0, rng.uniform(0, 0.3))), rng.uniform(0.6, 1.0),
                                       rng.choice((0, 0, rng.uniform(0, 0.2)))))
+        carried = start <= 2007
         project: dict[str, Any] = {
             "stt": str(number), "ten_du_an": name, "nhom_noi_dung": area, "loai_hinh": kind,
+            "tinh_chat": "CHUYEN_TIEP" if carried else "MOI",
+            "phe_duyet": "DA_PHE_DUYET" if carried or self.chance(0.25) else "CHUA_PHE_DUYET",
             "muc_tieu": goal, "quy_mo_noi_dung": scope,
             "nam_bat_dau": start, "nam_ket_thuc": end, "tong_kinh_phi": _money(total),
             "von_nstw": _money(sources[0]), "von_nsdp": _money(sources[1]), "von_khac": _money(sources[2]),
             **{f"kp_{y}": _money(allocation.get(y, 0)) for y in PLAN_YEARS},
-            "tinh_trang": ("CHUYEN_TIEP" if start == 2007 else
-                           rng.choice(("MOI", "MOI", "CHUA_PHE_DUYET", "DA_PHE_DUYET"))),
         }
+        if carried:  # part of what falls before the plan period was allocated in 2007
+            project["von_da_bo_tri_2007"] = _money(round((total - planned) * rng.uniform(0.5, 1.0)))
+        if project["phe_duyet"] == "DA_PHE_DUYET":
+            level = rng.choice(("UBND_TINH", "UBND_TINH", "SO_NGANH")) if not self.huyen else "UBND_HUYEN"
+            project["cap_phe_duyet"] = level
+            signer = {"UBND_TINH": "QĐ-UBND", "SO_NGANH": f"QĐ-{self.agency.code}", "UBND_HUYEN": "QĐ-UBND"}[level]
+            project["so_qd_phe_duyet"] = f"{rng.randint(100, 3500)}/{signer}"
+            project["ngay_qd_phe_duyet"] = dt.date(2007 if carried else rng.choice((2007, 2008)), 1, 1) + \
+                dt.timedelta(days=rng.randint(0, 300 if carried else 200))
         if self.chance(0.7):
             project["uu_tien"] = rng.choice(("1", "2", "3"))
         if self.chance(0.2):
@@ -616,22 +696,72 @@ class _Generator:
         return project
 
     def plan_funding(self) -> None:
+        """Funding by year, kind and source: the projects' allocations (investment projects are development
+        investment, the rest recurrent funds) plus recurrent spending besides them (rule R17). The 2008
+        column is the 2008 annual plan's total (rule R22b): its tasks are the projects' 2008 parts and the
+        recurrent tasks."""
         v, rng = self.v, self.rng
-        year_totals = []
+        plan_2008 = self.tables.setdefault("kh_2008", [])
         for year in PLAN_YEARS:
-            projects = sum(round(p[f"kp_{year}"] * 10) for p in self.projects)
-            recurrent = _tenths(rng, 20, 300)  # recurrent spending besides the listed projects (rule R17)
-            year_totals.append(projects + recurrent)
-            v[f"kh_kp_{year}"] = _money(projects + recurrent)
-        weights = (rng.uniform(0, 0.3), rng.uniform(0.6, 1.0), rng.choice((0, rng.uniform(0, 0.15))))
-        for key, part in zip(("kh_kp_nstw", "kh_kp_nsdp", "kh_kp_khac"), _split(rng, sum(year_totals), weights),
-                             strict=True):
-            v[key] = _money(part)
+            invest = sum(round(p[f"kp_{year}"] * 10) for p in self.projects if p["loai_hinh"] == "DU_AN_DAU_TU")
+            other = sum(round(p[f"kp_{year}"] * 10) for p in self.projects if p["loai_hinh"] != "DU_AN_DAU_TU")
+            tasks = rng.sample(_RECURRENT_TASKS, rng.randint(1, 3))
+            recurrent = [_tenths(rng, 10, 100) for _ in tasks]
+            for kind, amount in (("dtpt", invest), ("sn", other + sum(recurrent))):
+                for source, part in zip(_SOURCES, _split(rng, amount, self.source_weights()), strict=True):
+                    if part or self.chance(0.5):  # an agency writes 0 in some cells and leaves others blank
+                        v[f"kh_{kind}_{source}_{year}"] = _money(part)
+            if year == 2008:
+                for p in self.projects:
+                    if p["kp_2008"]:
+                        plan_2008.append(self.plan_task(p["ten_du_an"], p["nhom_noi_dung"], round(p["kp_2008"] * 10),
+                                                        "DE_NGHI_BO_SUNG" if p["tinh_chat"] == "MOI" and
+                                                        p["phe_duyet"] == "CHUA_PHE_DUYET" else "DA_CO_DU_TOAN"))
+                for (name, area), amount in zip(tasks, recurrent, strict=True):
+                    plan_2008.append(self.plan_task(name, area, amount, "DA_CO_DU_TOAN"))
+        for number, task in enumerate(plan_2008, start=1):
+            task["stt"] = str(number)
+
+    def source_weights(self) -> tuple[float, ...]:
+        """Weights of the five sources (central, provincial, district, ODA, other): a district unit spends
+        mostly its own and the province's budget, a department the province's."""
+        rng = self.rng
+        central = rng.choice((0, 0, rng.uniform(0, 0.2)))
+        if self.huyen:
+            return central, rng.uniform(0.2, 0.5), rng.uniform(0.4, 0.8), 0, rng.choice((0, rng.uniform(0, 0.1)))
+        return central, rng.uniform(0.7, 1.0), 0, rng.choice((0, 0, 0, rng.uniform(0, 0.1))), \
+            rng.choice((0, rng.uniform(0, 0.1)))
+
+    def plan_task(self, name: str, area: str, amount: int, budget: str) -> dict[str, Any]:
+        rng = self.rng
+        task: dict[str, Any] = {
+            "ten_nhiem_vu": name, "nhom_noi_dung": area, "don_vi_chu_tri": "Văn phòng" if self.chance(0.7) else
+            rng.choice(("Phòng Tổ chức – Hành chính", "Trung tâm Tin học", "Phòng Kế hoạch – Tài chính")),
+            "thoi_gian": rng.choice(_QUARTERS), "kinh_phi": _money(amount), "du_toan": budget,
+        }
+        if self.chance(0.8):
+            for source, part in zip(_SOURCES, _split(rng, amount, self.source_weights()), strict=True):
+                task[f"nguon_{source}"] = _money(part)
+        return task
+
+    def online_services(self) -> None:
+        """The roadmap of online services: a few of the agency's procedures, at level 0–2 now (1 where the
+        website lists them), rising to 2–3 by 2010."""
+        v, rng = self.v, self.rng
+        procedures = _PROCEDURES_HUYEN if self.huyen else _PROCEDURES_SO
+        rows = self.tables.setdefault("dvc", [])
+        for number, (name, area) in enumerate(rng.sample(procedures, rng.randint(2, 6)), start=1):
+            now = rng.choice((0, 1, 1, 2)) if v.get("co_website") else 0
+            y2008 = max(now, rng.choice((1, 1, 2)))
+            y2009 = max(y2008, rng.choice((1, 2, 2)))
+            y2010 = max(y2009, rng.choice((2, 2, 3)))
+            rows.append({"stt": str(number), "ten_thu_tuc": name, "linh_vuc": area, "muc_hien_tai": now,
+                         "muc_2008": y2008, "muc_2009": y2009, "muc_2010": y2010})
 
     # --- H. targets (after the figures they start from) ----------------------------------------------------
 
     def targets(self) -> None:
-        current = evaluate_computed(self.spec, self.v, self.projects)
+        current = evaluate_computed(self.spec, self.v, self.projects, self.tables)
         for section in (s for sheet in self.spec.sheets for s in sheet.sections if s.targets):
             for base in section.targets:
                 now = current.get(f"{base}_current")
@@ -689,7 +819,7 @@ class _Generator:
 
 def _refresh_computed(spec: FormSpec, sample: SampleReturn) -> None:
     inputs = {k: v for k, v in sample.values.items() if spec.fields[k].is_input}
-    sample.values = inputs | evaluate_computed(spec, inputs, sample.projects)
+    sample.values = inputs | evaluate_computed(spec, inputs, sample.projects, sample.tables)
 
 
 def _field_mistake(spec: FormSpec, kind: str, field_id: str, code: str, severity: str, note: str = "") -> Mistake:
@@ -824,7 +954,7 @@ def _inject_one(spec: FormSpec, sample: SampleReturn, rng: random.Random) -> Non
 
     Mistakes never share a field or a project row with earlier ones, so each stays visible on its own.
     """
-    before = set(audit(spec, sample.values, sample.projects, sample.cell_text))
+    before = set(audit(spec, sample.values, sample.projects, sample.cell_text, sample.tables))
     taken = {(m.field, m.row) for m in sample.mistakes}
     for injector in rng.sample(_INJECTORS, len(_INJECTORS)):
         trial = copy.deepcopy(sample)
@@ -833,10 +963,11 @@ def _inject_one(spec: FormSpec, sample: SampleReturn, rng: random.Random) -> Non
             continue
         mistake, expected = injected
         _refresh_computed(spec, trial)
-        after = set(audit(spec, trial.values, trial.projects, trial.cell_text))
+        after = set(audit(spec, trial.values, trial.projects, trial.cell_text, trial.tables))
         if after - before == expected and before <= after and (mistake.field, mistake.row) not in taken:
             trial.mistakes.append(mistake)
             sample.values, sample.projects, sample.cell_text = trial.values, trial.projects, trial.cell_text
+            sample.tables = trial.tables
             sample.mistakes = trial.mistakes
             return
     raise RuntimeError(f"no mistake could be injected cleanly into the sample for {sample.agency.code}")

@@ -43,6 +43,8 @@ _FIELD_KEYS = {"id", "vi", "en", "type", "unit", "required", "prefilled", "min",
                "choices", "formula", "format", "pattern", "pattern_vi", "pattern_en", "expect", "expect_vi",
                "expect_en", "min_length", "help_vi", "help_en", "width"}
 _TARGET_KEYS = {"id", "vi", "en", "type", "unit", "min", "max", "current"}
+_GRID_KEYS = {"type", "unit", "min", "max", "warn_max", "columns", "column_vi", "rows", "head_vi"}
+_GRID_ROW_KEYS = {"id", "vi", "en", "sum"}
 _RULE_KEYS = {"id", "severity", "scope", "when", "check", "at", "vi", "en"}
 _DEFAULT_UNITS = {"money": "triệu đồng", "pct": "%"}
 
@@ -71,7 +73,7 @@ class Field:
     type: str
     sheet: str  # sheet id
     section: str  # section id
-    kind: str = "field"  # field | current | target | total | column
+    kind: str = "field"  # field | current | target | grid | total | column
     unit: str = ""
     unit_en: str = ""  # the unit in English, from the spec's `units` table
     required: bool = False
@@ -123,6 +125,10 @@ class Section:
     targets: tuple[str, ...] = ()  # base ids of target rows
     target_years: tuple[int, ...] = ()
     current_vi: str = ""
+    grid: tuple[str, ...] = ()  # base ids of grid rows (a grid section: one field per row and column)
+    grid_columns: tuple[str, ...] = ()  # the grid's column keys (years): field id = <row id>_<column key>
+    grid_head_vi: tuple[str, ...] = ()  # header labels: the rows' heading, then one per column
+    grid_labels: tuple[str, ...] = ()  # each grid row's label, as the sheet shows it
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,9 @@ class Table:
     key: str | None
     columns: tuple[Field, ...]
     totals: dict[str, str]  # column id -> return-level field id
+    sheet: str = ""  # the id of the sheet it fills
+    items_vi: str = "dòng"  # what one row is ("dự án", "nhiệm vụ", "thủ tục")
+    items_en: str = "rows"
 
     def column(self, column_id: str) -> Field:
         return next(c for c in self.columns if c.id == column_id)
@@ -177,7 +186,8 @@ class FormSpec:
     rules: tuple[Rule, ...]
     sha256: str
     path: str = ""
-    table: Table | None = field(default=None)
+    table: Table | None = field(default=None)  # the project table (form.project_table, or the first table)
+    tables: tuple[Table, ...] = ()  # every table of the form, in sheet order (the project table among them)
 
     def sheet(self, sheet_id: str) -> Sheet:
         return next(s for s in self.sheets if s.id == sheet_id)
@@ -193,6 +203,15 @@ class FormSpec:
 
     def rules_for(self, scope: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.scope == scope)
+
+    def table_named(self, table_id: str) -> Table:
+        return next(t for t in self.tables if t.id == table_id)
+
+    @property
+    def other_tables(self) -> tuple[Table, ...]:
+        """The tables besides the project table (annual plan, online services): read, checked and
+        recorded the same way, without project ids or content-area totals."""
+        return tuple(t for t in self.tables if t is not self.table)
 
     def to_json(self) -> dict[str, Any]:
         """The spec as plain JSON data (`ictplan spec --json`): what other tools build on."""
@@ -219,10 +238,12 @@ class FormSpec:
             "choices": {k: [{"code": c.code, "vi": c.vi, "en": c.en} for c in v] for k, v in self.choices.items()},
             "sheets": [
                 {"id": s.id, "name": s.name,
-                 "sections": [{"id": x.id, "vi": x.vi, "en": x.en, "fields": list(x.fields)} for x in s.sections],
+                 "sections": [{"id": x.id, "vi": x.vi, "en": x.en, "fields": list(x.fields)}
+                              | ({"grid": {"rows": list(x.grid), "columns": list(x.grid_columns)}} if x.grid else {})
+                              for x in s.sections],
                  "table": None if s.table is None else {
                      "id": s.table.id, "vi": s.table.vi, "en": s.table.en, "rows": s.table.rows,
-                     "key": s.table.key, "totals": s.table.totals,
+                     "key": s.table.key, "totals": s.table.totals, "projects": s.table is self.table,
                      "columns": [field_json(c) for c in s.table.columns]}}
                 for s in self.sheets
             ],
@@ -277,12 +298,25 @@ def build_spec(data: Any) -> FormSpec:
     rules += builder.target_rules()
     _check_unique((r.id for r in rules), "rules", "rule id")
     builder.check_references(rules)
-    table = next((s.table for s in sheets if s.table), None)
+    tables = tuple(s.table for s in sheets if s.table is not None)
+    table = _project_table(form, tables)
     return FormSpec(
         form_id=str(form["id"]), version=str(form["version"]), round=str(form["round"]), form=dict(form),
         instructions=tuple(str(x) for x in data.get("instructions") or ()), choices=choices, sheets=sheets,
-        fields=builder.fields, rules=tuple(rules), sha256="", table=table,
+        fields=builder.fields, rules=tuple(rules), sha256="", table=table, tables=tables,
     )
+
+
+def _project_table(form: dict[str, Any], tables: tuple[Table, ...]) -> Table | None:
+    """The table of projects (form.project_table; default the first table): the one the summary lists
+    with project ids, content areas and duplicates."""
+    wanted = form.get("project_table")
+    if wanted is None:
+        return tables[0] if tables else None
+    found = next((t for t in tables if t.id == wanted), None)
+    if found is None:
+        raise SpecError("form", f"project_table '{wanted}' is not the id of a table")
+    return found
 
 
 def _require_mapping(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
@@ -364,6 +398,8 @@ class _Builder:
         section_id = str(data["id"])
         if "targets" in data:
             return self.targets_section(data, sheet_id, section_id, where)
+        if "grid" in data:
+            return self.grid_section(data, sheet_id, section_id, where)
         ids = []
         for i, item in enumerate(_require_list(data, "fields", where)):
             f = self.field(item, sheet_id, section_id, f"{where}.fields[{i}]")
@@ -411,6 +447,60 @@ class _Builder:
         return Section(section_id, str(data["vi"]), str(data["en"]), tuple(ids), targets=tuple(bases),
                        target_years=tuple(years), current_vi=str(targets.get("current_vi") or "Hiện trạng"))
 
+    def grid_section(self, data: dict[str, Any], sheet_id: str, section_id: str, where: str) -> Section:
+        """A grid: rows × columns of one numeric type (funding by source and kind × year). Each cell is a
+        return-level field <row id>_<column>; a row with `sum` is computed, column by column, as the total of
+        the rows it names."""
+        grid, place = data["grid"], f"{where}.grid"
+        if not isinstance(grid, dict):
+            raise SpecError(place, "must be a mapping with type, columns and rows")
+        unknown = set(grid) - _GRID_KEYS
+        if unknown:
+            raise SpecError(place, f"unknown keys {sorted(unknown)}")
+        value_type = grid.get("type", "money")
+        if value_type not in NUMERIC_TYPES - {"computed", "year"}:
+            raise SpecError(place, f"grid type must be numeric, not '{value_type}'")
+        columns = grid.get("columns")
+        if not (isinstance(columns, list) and columns and all(isinstance(c, int | str) for c in columns)):
+            raise SpecError(place, "'columns' must be a list of column keys (years)")
+        keys = tuple(str(c) for c in columns)
+        _check_unique(keys, place, "column")
+        column_vi = str(grid.get("column_vi") or "{}")
+        unit = str(grid.get("unit") or _DEFAULT_UNITS.get(value_type, ""))
+        rows_data = _require_list(grid, "rows", place)
+        bases: list[str] = []
+        ids: list[str] = []
+        labels: list[str] = []
+        for i, row in enumerate(rows_data):
+            row_place = f"{place}.rows[{i}]"
+            if not isinstance(row, dict) or set(row) - _GRID_ROW_KEYS:
+                raise SpecError(row_place, f"a grid row has only the keys {sorted(_GRID_ROW_KEYS)}")
+            base = row.get("id")
+            if not isinstance(base, str) or not ID_PATTERN.match(base):
+                raise SpecError(row_place, "needs an 'id' of lower-case letters, digits and _")
+            parts = row.get("sum")
+            row_ids = {r.get("id") for r in rows_data if isinstance(r, dict)} - {base}
+            if parts is not None and not (isinstance(parts, list) and parts and set(parts) <= row_ids):
+                raise SpecError(row_place, "'sum' must list ids of other rows of the same grid")
+            common = {"vi": _text(row, "vi", row_place), "en": _text(row, "en", row_place), "sheet": sheet_id,
+                      "section": section_id, "unit": unit, "target_of": base, "kind": "grid"}
+            for key in keys:
+                common_key = {**common, "vi": f"{common['vi']}, {column_vi.format(key).lower()}",
+                              "en": f"{common['en']}, {key}"}
+                if parts:
+                    formula = expr.parse(f"total({', '.join(f'{p}_{key}' for p in parts)})")
+                    f = Field(id=f"{base}_{key}", type="computed", format=value_type, formula=formula, **common_key)
+                else:
+                    f = Field(id=f"{base}_{key}", type=value_type, min=grid.get("min"), max=grid.get("max"),
+                              warn_max=grid.get("warn_max"), **common_key)
+                self.add(f, row_place)
+                ids.append(f.id)
+            bases.append(base)
+            labels.append(common["vi"])
+        head = grid.get("head_vi") or "Nội dung"
+        return Section(section_id, str(data["vi"]), str(data["en"]), tuple(ids), grid=tuple(bases),
+                       grid_columns=keys, grid_labels=tuple(labels), grid_head_vi=(str(head), *(column_vi.format(k) for k in keys)))
+
     def table(self, data: Any, sheet_id: str, where: str) -> Table:
         if not isinstance(data, dict):
             raise SpecError(where, "must be a mapping")
@@ -430,18 +520,20 @@ class _Builder:
         if not isinstance(rows, int) or rows < 1:
             raise SpecError(where, "'rows' must be a positive number of rows")
         totals = data.get("totals") or {}
+        items_vi, items_en = str(data.get("items_vi") or "dòng"), str(data.get("items_en") or "rows")
         for column_id, total_id in totals.items():
             if column_id not in by_id or by_id[column_id].type not in NUMERIC_TYPES:
                 raise SpecError(f"{where}.totals", f"'{column_id}' is not a numeric column of the table")
-            self.add(Field(id=str(total_id), vi=f"{by_id[column_id].vi} (tổng các dự án)",
-                           en=f"{by_id[column_id].en} (all projects)", type="computed", kind="total",
+            self.add(Field(id=str(total_id), vi=f"{by_id[column_id].vi} (tổng các {items_vi})",
+                           en=f"{by_id[column_id].en} (all {items_en})", type="computed", kind="total",
                            format=by_id[column_id].type, sheet=sheet_id, section=table_id,
                            unit=by_id[column_id].unit, unit_en=by_id[column_id].unit_en), f"{where}.totals")
         key = data.get("key")
         if key is not None and key not in by_id:
             raise SpecError(where, f"key '{key}' is not a column of the table")
         return Table(table_id, _text(data, "vi", where), _text(data, "en", where), rows,
-                     str(data.get("total_vi") or "Tổng cộng"), key, tuple(columns), dict(totals))
+                     str(data.get("total_vi") or "Tổng cộng"), key, tuple(columns), dict(totals), sheet_id,
+                     items_vi, items_en)
 
     def field(self, data: Any, sheet_id: str, section_id: str, where: str, kind: str = "field") -> Field:
         if not isinstance(data, dict):
@@ -541,7 +633,7 @@ class _Builder:
             rules.append(Rule(
                 f"R13-{base}", "warning", "return", check, None, chain[-1],
                 f"Mục tiêu \"{label_vi}\" không tăng dần: hiện trạng {{{base}_current}}, {shown_vi}. "
-                "Vui lòng kiểm tra lại (mục tiêu năm sau không thấp hơn năm trước).",
+                "Đề nghị đơn vị kiểm tra lại (mục tiêu năm sau không thấp hơn năm trước).",
                 f"Target \"{label_en}\" goes down: current {{{base}_current}}, {shown_en}. "
                 "Please check (a later target should not be lower).",
             ))

@@ -127,24 +127,26 @@ def template_file_name(spec: FormSpec, agency_code: str | None) -> str:
 
 def build_workbook(spec: FormSpec, *, agency: Agency | None = None, values: Mapping[str, Any] | None = None,
                    projects: Sequence[Mapping[str, Any]] = (), cell_text: Mapping[str, str] | None = None,
-                   extra_project_rows: int = 0) -> bytes:
+                   extra_project_rows: int = 0, tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> bytes:
     """The form as .xlsx bytes: blank (agency None), pre-filled for an agency, or filled with values.
 
     ``values`` are typed values by field id, written as an agency filling the form in Excel would leave
     them (bools and choice codes as their Vietnamese labels, dates as date cells). Values of computed fields
     are ignored: computed cells are always recomputed from the inputs. ``cell_text`` writes literal text
     into an input cell instead ("1.500", "khoảng 50"). ``projects`` are rows of the project table (column id
-    → value). ``extra_project_rows`` adds body rows beyond the spec's count (for tests).
+    → value); ``tables`` the rows of the other tables, by table id. ``extra_project_rows`` adds body rows
+    beyond the spec's count to the project table (for tests).
     """
     values = dict(values or {})
     cell_text = dict(cell_text or {})
-    _check_inputs(spec, cell_text, projects, extra_project_rows)
+    rows_by_table = _rows_by_table(spec, projects, tables)
+    _check_inputs(spec, cell_text, rows_by_table, extra_project_rows)
     layout = layout_for(spec)
     code, name = (agency.code, agency.name_vi) if agency is not None else ("", "")
     if agency is not None:
         values.setdefault("ma_don_vi", code)
         values.setdefault("ten_don_vi", name)
-    computed = evaluate_computed(spec, _without(values, cell_text), projects)
+    computed = evaluate_computed(spec, _without(values, cell_text), projects, tables)
 
     buffer = io.BytesIO()
     # A fresh copy each time: xlsxwriter writes into the options it is given (it adds theme_font_name to
@@ -155,7 +157,8 @@ def build_workbook(spec: FormSpec, *, agency: Agency | None = None, values: Mapp
     writer.instructions()
     for sheet in spec.sheets:
         if sheet.table is not None:
-            writer.table_sheet(sheet, sheet.table, projects, computed, extra_project_rows)
+            extra = extra_project_rows if sheet.table is spec.table else 0
+            writer.table_sheet(sheet, sheet.table, rows_by_table[sheet.table.id], computed, extra)
         else:
             writer.label_sheet(sheet, values, cell_text, computed)
     writer.meta_sheet()
@@ -175,8 +178,8 @@ def write_templates(spec: FormSpec, registry: Registry, out_dir: str | Path) -> 
     return paths
 
 
-def evaluate_computed(spec: FormSpec, values: Mapping[str, Any],
-                      projects: Sequence[Mapping[str, Any]] = ()) -> dict[str, float | None]:
+def evaluate_computed(spec: FormSpec, values: Mapping[str, Any], projects: Sequence[Mapping[str, Any]] = (),
+                      tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> dict[str, float | None]:
     """The value of every computed field (formulas and table totals), as Excel computes it from the cells.
 
     Only numbers count: a text in a numeric cell is ignored (SUM and N() ignore it; a ratio's zero guard
@@ -185,10 +188,10 @@ def evaluate_computed(spec: FormSpec, values: Mapping[str, Any],
     env: dict[str, Any] = {fid: _number_or_none(v) for fid, v in values.items()
                            if fid in spec.fields and spec.fields[fid].is_input}
     out: dict[str, float | None] = {}
-    if spec.table is not None:
-        for column_id, total_id in spec.table.totals.items():
+    for table_id, rows in _rows_by_table(spec, projects, tables).items():
+        for column_id, total_id in spec.table_named(table_id).totals.items():
             # Added in row order, as SUM does (and as the spec's total() does).
-            out[total_id] = sum((n for row in projects if (n := _number_or_none(row.get(column_id))) is not None), 0)
+            out[total_id] = sum((n for row in rows if (n := _number_or_none(row.get(column_id))) is not None), 0)
     env.update(out)
 
     def resolve(field_id: str, chain: tuple[str, ...] = ()) -> Any:
@@ -348,7 +351,7 @@ class _FormWriter:
         With extra project rows the totals row moves down, and so do the names of the totals, as Excel moves
         them when an agency inserts rows (the `_meta` sheet keeps the template's layout, as it would then).
         """
-        totals = set(self.spec.table.totals.values()) if self.spec.table is not None else set()
+        totals = set(self.spec.table.totals.values()) if self.spec.table is not None else set()  # those move
         for field_id, ref in self.layout.cells.items():
             if field_id in totals:
                 ref = CellRef(ref.sheet, ref.row + self.extra_rows, ref.col)
@@ -431,7 +434,7 @@ class _FormWriter:
                 self._section_row(ws, row, width)
             elif row.kind == "subheader":
                 self._target_header(ws, row, sections[row.section])
-            elif row.kind == "target":
+            elif row.kind in ("target", "grid"):
                 self._target_row(ws, row, values, cell_text, computed)
             else:
                 self._field_row(ws, row, values, cell_text, computed)
@@ -449,7 +452,11 @@ class _FormWriter:
         ws.merge_range(r, COL_LABEL, r, width - 1, _nfc(row.label_vi), fmt)
 
     def _target_header(self, ws: Worksheet, row: Row, section: Section) -> None:
-        labels = ["STT", "Chỉ tiêu", "ĐVT", section.current_vi, *(f"Mục tiêu {y}" for y in section.target_years)]
+        """The header over target rows (current value, then the target years) or grid rows (its columns)."""
+        if section.grid:
+            labels = ["STT", section.grid_head_vi[0], "ĐVT", *section.grid_head_vi[1:]]
+        else:
+            labels = ["STT", "Chỉ tiêu", "ĐVT", section.current_vi, *(f"Mục tiêu {y}" for y in section.target_years)]
         self._header_row(ws, row.row, labels, len(labels))
 
     def _field_row(self, ws: Worksheet, row: Row, values: Mapping[str, Any], cell_text: Mapping[str, str],
@@ -528,13 +535,13 @@ class _FormWriter:
 
     def table_sheet(self, sheet: Sheet, table: Table, projects: Sequence[Mapping[str, Any]],
                     computed: Mapping[str, Any], extra_rows: int) -> None:
-        t = self.layout.table
-        assert t is not None
+        t = self.layout.tables[table.id]
         ws = self.workbook.add_worksheet(sheet.name)
         s = self.styles
         columns = table.columns
         width = len(columns)
-        self.extra_rows = extra_rows
+        if table is self.spec.table:
+            self.extra_rows = extra_rows
         last_row = t.last_row + extra_rows
         total_row = t.total_row + extra_rows
         for col, column in enumerate(columns):
@@ -754,24 +761,38 @@ def _dropdown_lists(spec: FormSpec) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(lists)
 
 
-def _check_inputs(spec: FormSpec, cell_text: Mapping[str, str], projects: Sequence[Mapping[str, Any]],
+def _rows_by_table(spec: FormSpec, projects: Sequence[Mapping[str, Any]],
+                   tables: Mapping[str, Sequence[Mapping[str, Any]]] | None) -> dict[str, Sequence[Mapping[str, Any]]]:
+    """Every table's rows by table id: the project table's are ``projects``, the others' in ``tables``."""
+    tables = dict(tables or {})
+    unknown = set(tables) - {t.id for t in spec.other_tables}
+    if unknown:
+        raise KeyError(f"tables names {sorted(unknown)}, which are not tables of the form besides the projects")
+    if spec.table is None and projects:
+        raise ValueError("the form has no project table")
+    out = {t.id: tables.get(t.id, ()) for t in spec.tables}
+    if spec.table is not None:
+        out[spec.table.id] = projects
+    return out
+
+
+def _check_inputs(spec: FormSpec, cell_text: Mapping[str, str], rows_by_table: Mapping[str, Sequence[Mapping[str, Any]]],
                   extra_rows: int) -> None:
     for field_id in cell_text:
         f = spec.fields.get(field_id)
         if f is None or not f.is_input:
             raise KeyError(f"cell_text names {field_id!r}, which is not an input field of the form")
-    if spec.table is None:
-        if projects:
-            raise ValueError("the form has no project table")
-        return
-    capacity = spec.table.rows + max(extra_rows, 0)
-    if len(projects) > capacity:
-        raise ValueError(f"{len(projects)} projects do not fit in {capacity} rows; pass extra_project_rows")
-    known = {c.id for c in spec.table.columns}
-    for i, project in enumerate(projects):
-        unknown = set(project) - known
-        if unknown:
-            raise KeyError(f"project {i + 1} has unknown columns {sorted(unknown)}")
+    for table in spec.tables:
+        rows = rows_by_table[table.id]
+        capacity = table.rows + (max(extra_rows, 0) if table is spec.table else 0)
+        if len(rows) > capacity:
+            raise ValueError(f"{len(rows)} rows of {table.id} do not fit in {capacity} rows"
+                             + ("; pass extra_project_rows" if table is spec.table else ""))
+        known = {c.id for c in table.columns}
+        for i, row in enumerate(rows):
+            unknown = set(row) - known
+            if unknown:
+                raise KeyError(f"row {i + 1} of {table.id} has unknown columns {sorted(unknown)}")
 
 
 def _without(values: Mapping[str, Any], cell_text: Mapping[str, str]) -> dict[str, Any]:
@@ -818,7 +839,7 @@ def _column_header(column: Field) -> str:
 
 def _sheet_summary(sheet: Sheet) -> str:
     if sheet.table is not None:
-        return f"{_sentence_case(sheet.table.vi)} (mỗi dự án một dòng)."
+        return f"{_sentence_case(sheet.table.vi)} (mỗi {sheet.table.items_vi} một dòng)."
     return "; ".join(f"{ROMAN[i]}. {_sentence_case(s.vi)}" for i, s in enumerate(sheet.sections)) + "."
 
 
@@ -879,9 +900,14 @@ def cell_ref(spec: FormSpec, field_id: str) -> CellRef:
 
 def project_cell(spec: FormSpec, index: int, column_id: str) -> tuple[str, int, str]:
     """(sheet name, Excel row, A1 cell) of column ``column_id`` in the ``index``-th project row (0-based)."""
-    t = layout_for(spec).table
-    if t is None:
+    if spec.table is None:
         raise ValueError("the form has no project table")
+    return table_cell(spec, spec.table.id, index, column_id)
+
+
+def table_cell(spec: FormSpec, table_id: str, index: int, column_id: str) -> tuple[str, int, str]:
+    """(sheet name, Excel row, A1 cell) of column ``column_id`` in the ``index``-th row (0-based) of a table."""
+    t = layout_for(spec).tables[table_id]
     row = t.first_row + index
     return t.sheet, row, t.cell(row, column_id)
 
@@ -890,6 +916,5 @@ def defined_names(spec: FormSpec) -> Iterable[str]:
     """Every workbook-level defined name the template creates (fields, lists, the table body)."""
     names = list(layout_for(spec).cells)
     names += [list_name(list_id) for list_id, _ in _dropdown_lists(spec)]
-    if spec.table is not None:
-        names.append(spec.table.id)
+    names += [table.id for table in spec.tables]
     return names

@@ -53,7 +53,7 @@ from pipeline.form.meta import Meta, parse_meta
 from pipeline.form.registry import Registry
 from pipeline.form.spec import TEXT_TYPES, Field, FormSpec
 from pipeline.intake import markup, ole, preflight, spreadsheetml, xls_formats
-from pipeline.intake.submission import ProjectRow, Submission
+from pipeline.intake.submission import ProjectRow, Submission, TableRows
 from pipeline.issues import DISPLAY_MAX, issue
 from pipeline.normalize import (
     Parsed,
@@ -143,6 +143,7 @@ def _forget_values(sub: Submission) -> None:
     sub.values, sub.raw, sub.cells, sub.projects = {}, {}, {}, []
     sub.project_sheet, sub.project_columns = "", {}
     sub.bad_fields, sub.bad_project_cells = set(), set()
+    sub.tables = {}
 
 
 def _nfc(text: str) -> str:
@@ -181,6 +182,8 @@ class _SheetPlan:
 
 @dataclass(frozen=True)
 class _TablePlan:
+    id: str
+    projects: bool  # the project table (its rows are the submission's `projects`)
     sheet_id: str
     layout: TableLayout
     columns: dict[str, tuple[Field, str]]  # column id → (its field, its value type)
@@ -193,7 +196,7 @@ class _TablePlan:
 @dataclass(frozen=True)
 class _Plan:
     sheets: tuple[_SheetPlan, ...]
-    table: _TablePlan | None
+    tables: tuple[_TablePlan, ...]
     cells: dict[str, tuple[int, int]]  # field id → (row, col) in the template
     meta_cells: dict[str, tuple[str, str]]  # the same, as `_meta` records it: field id → (sheet, A1)
     choices: dict[str, dict[str, str]]  # list name → key of a code or label → code
@@ -208,12 +211,12 @@ def _plan_for(spec: FormSpec) -> _Plan:
     sheets = []
     for sheet in spec.sheets:
         if sheet.table is not None:
-            assert layout.table is not None
-            sheets.append(_SheetPlan(sheet.id, sheet.name, (), layout.width[sheet.id], layout.table.total_row, True))
+            total_row = layout.tables[sheet.table.id].total_row
+            sheets.append(_SheetPlan(sheet.id, sheet.name, (), layout.width[sheet.id], total_row, True))
             continue
         rows, seen = [], {}
         for row in layout.rows[sheet.id]:
-            if row.kind in ("field", "target"):
+            if row.kind in ("field", "target", "grid"):
                 key = normalize_key(row.label_vi)
                 fields = tuple(spec.fields[f] for f in row.fields)
                 cells = tuple((f, _kind(f), layout.cells[f.id].col, layout.cells[f.id].a1) for f in fields)
@@ -222,23 +225,22 @@ def _plan_for(spec: FormSpec) -> _Plan:
                 seen[key] = seen.get(key, 0) + 1
         last = max(layout.cells[c[0].id].row for r in rows for c in r.cells)
         sheets.append(_SheetPlan(sheet.id, sheet.name, tuple(rows), layout.width[sheet.id], last, False))
-    table = None
-    if spec.table is not None and layout.table is not None:
-        table_sheet = next(s for s in spec.sheets if s.table is spec.table)
-        total_key = normalize_key(spec.table.total_vi)
-        table = _TablePlan(
-            table_sheet.id, layout.table, {c.id: (c, _kind(c)) for c in spec.table.columns},
-            {c.id: _header_keys(c) for c in spec.table.columns}, total_key,
+    tables = []
+    for table in spec.tables:
+        total_key = normalize_key(table.total_vi)
+        tables.append(_TablePlan(
+            table.id, table is spec.table, table.sheet, layout.tables[table.id],
+            {c.id: (c, _kind(c)) for c in table.columns}, {c.id: _header_keys(c) for c in table.columns}, total_key,
             frozenset({total_key, *(normalize_key(w) for w in TOTAL_WORDS)}),
-            tuple((column_id, spec.fields[field_id]) for column_id, field_id in spec.table.totals.items()),
-        )
+            tuple((column_id, spec.fields[field_id]) for column_id, field_id in table.totals.items()),
+        ))
     choices: dict[str, dict[str, str]] = {}
     for list_name, items in spec.choices.items():
         keys = choices[list_name] = {}
         for text in ("en", "vi", "code"):  # later wins: an English label never shadows a code or label
             keys.update((normalize_key(getattr(c, text)), c.code) for c in items)
     return _Plan(
-        sheets=tuple(sheets), table=table,
+        sheets=tuple(sheets), tables=tuple(tables),
         cells={f: (ref.row, ref.col) for f, ref in layout.cells.items()},
         meta_cells={f: (ref.sheet, ref.a1) for f, ref in layout.cells.items()},
         choices=choices,
@@ -320,7 +322,8 @@ class _Reader:
             self.locate_sheets()
             sub.values = dict.fromkeys(self.spec.fields)
             self.read_fields()
-            self.read_table()
+            for table in self.plan.tables:
+                self.read_table(table)
             self.check_recognised()
         except _Stop:
             _forget_values(sub)
@@ -425,7 +428,7 @@ class _Reader:
         shares = []
         for name in names:
             rows = self.sheet_rows(name, plan)
-            share = self.header_share(rows) if plan.is_table else _label_share(plan, rows)
+            share = self.header_share(plan.id, rows) if plan.is_table else _label_share(plan, rows)
             if share >= MIN_LABEL_SHARE:
                 shares.append((share, name))
         return [name for _, name in sorted(shares, key=lambda item: -item[0])]
@@ -434,23 +437,25 @@ class _Reader:
         """Whether two sheets that both look like the spec sheet hold different inputs."""
         rows = self.sheet_rows(first, plan), self.sheet_rows(second, plan)
         if plan.is_table:
-            return self.table_body(rows[0]) != self.table_body(rows[1])
+            return self.table_body(plan.id, rows[0]) != self.table_body(plan.id, rows[1])
         return _label_values(plan, rows[0]) != _label_values(plan, rows[1])
 
-    def table_body(self, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
-        """The project rows under the header, as the header's columns hold them (blank rows left out)."""
-        located = self.find_header(rows, self.expected_header_row())
+    def table_body(self, sheet_id: str, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+        """The table's rows under the header, as the header's columns hold them (blank rows left out)."""
+        table = next(t for t in self.plan.tables if t.sheet_id == sheet_id)
+        located = self.find_header(table, rows, self.expected_header_row(table))
         if located is None:
             return []
         header_row, columns = located
-        end = self.find_totals_row(rows, header_row + 1) or len(rows) + 1
+        end = self.find_totals_row(table, rows, header_row + 1) or len(rows) + 1
         body = [tuple(values[col] if col < len(values) else "" for col in columns.values())
                 for values in rows[header_row:end - 1]]
         return [values for values in body if not all(_blank(v) for v in values)]
 
-    def header_share(self, rows: list[list[Any]]) -> float:
-        found = self.find_header(rows)
-        return 0.0 if found is None else len(found[1]) / len(self.plan.table.columns)
+    def header_share(self, sheet_id: str, rows: list[list[Any]]) -> float:
+        table = next(t for t in self.plan.tables if t.sheet_id == sheet_id)
+        found = self.find_header(table, rows)
+        return 0.0 if found is None else len(found[1]) / len(table.columns)
 
     # -- label/value sheets --------------------------------------------------------------------------
 
@@ -615,12 +620,10 @@ class _Reader:
 
     # -- the project table ---------------------------------------------------------------------------
 
-    def read_table(self) -> None:
-        table, sub = self.plan.table, self.sub
-        if table is None:
-            return
+    def read_table(self, table: _TablePlan) -> None:
+        sub = self.sub
         found = self.found.get(table.sheet_id)
-        located = self.find_header(found.rows, self.expected_header_row()) if found else None
+        located = self.find_header(table, found.rows, self.expected_header_row(table)) if found else None
         if located is None:
             if found is not None:
                 self.add("LAYOUT_TABLE_NOT_FOUND", sheet=found.name)
@@ -628,10 +631,14 @@ class _Reader:
             return
         header_row, columns = located
         rows, name = found.rows, found.name
-        sub.project_sheet = name
-        sub.project_columns = {cid: col_letter(col) for cid, col in columns.items()}
-        end = self.find_totals_row(rows, header_row + 1)
-        template_last = self.template_body()[1] + header_row - self.expected_header_row()
+        read_rows = sub.table(table.id, projects=table.projects)
+        read_rows.columns.update({cid: col_letter(col) for cid, col in columns.items()})
+        if table.projects:
+            sub.project_sheet = name
+        else:
+            read_rows.sheet = name
+        end = self.find_totals_row(table, rows, header_row + 1)
+        template_last = self.template_body(table)[1] + header_row - self.expected_header_row(table)
         read = self.inputs_read.setdefault(name, [])
         beyond = False
         for number in range(header_row + 1, end or len(rows) + 1):
@@ -642,10 +649,10 @@ class _Reader:
             if _is_blank_row(cells) or _is_number_row(cells):
                 continue
             read.extend((number, col) for _, col, _ in cells)
-            sub.projects.append(self.project_row(name, number, cells))
+            read_rows.rows.append(self.project_row(table, read_rows, name, number, cells))
             beyond = beyond or number > template_last
         if beyond:
-            self.add("LAYOUT_PROJECT_ROWS_ADDED", sheet=name, count=len(sub.projects))
+            self.add("LAYOUT_PROJECT_ROWS_ADDED", sheet=name, count=len(read_rows.rows))
         if end is not None:
             values = rows[end - 1]
             for column_id, total in table.totals:
@@ -655,21 +662,22 @@ class _Reader:
                     if col < len(values) and not _blank(values[col]):
                         sub.raw[total.id] = values[col]
 
-    def expected_header_row(self) -> int:
-        layout = self.plan.table.layout
-        return self.template_body()[0] - (layout.first_row - layout.header_row)
+    def expected_header_row(self, table: _TablePlan) -> int:
+        layout = table.layout
+        return self.template_body(table)[0] - (layout.first_row - layout.header_row)
 
-    def template_body(self) -> tuple[int, int]:
+    def template_body(self, table: _TablePlan) -> tuple[int, int]:
         """(first, last) body rows of the template, as `_meta` records them when it has its own map."""
-        if self.meta is not None and self.meta.table is not None:
-            return self.meta.table[2], self.meta.table[3]
-        layout = self.plan.table.layout
-        return layout.first_row, layout.last_row
+        recorded = self.meta.tables.get(table.id) if self.meta is not None else None
+        if recorded is not None:
+            return recorded[2], recorded[3]
+        return table.layout.first_row, table.layout.last_row
 
-    def find_header(self, rows: list[list[Any]], expected: int | None = None) -> tuple[int, dict[str, int]] | None:
+    def find_header(self, table: _TablePlan, rows: list[list[Any]],
+                    expected: int | None = None) -> tuple[int, dict[str, int]] | None:
         """(Excel row, column id → 0-based column) of the table's header: the expected row when all its
         labels are in place, else the row with the most header labels (at least half of them)."""
-        keys = self.plan.table.header_keys
+        keys = table.header_keys
         if expected is not None:
             columns = _header_columns(rows, expected, keys)
             if len(columns) == len(keys):
@@ -681,10 +689,9 @@ class _Reader:
                 best = (number, columns)
         return best
 
-    def find_totals_row(self, rows: list[list[Any]], start: int) -> int | None:
+    def find_totals_row(self, table: _TablePlan, rows: list[list[Any]], start: int) -> int | None:
         """The table's totals row. The template's label ("Tổng cộng") wins over the other spellings
         ("Cộng", "Tổng số"), which may label sub-totals an agency added inside the table."""
-        table = self.plan.table
         first_other = None
         for number in range(start, len(rows) + 1):
             for value in rows[number - 1][:3]:  # the label sits in one of the first columns
@@ -696,8 +703,9 @@ class _Reader:
                         first_other = number
         return first_other
 
-    def project_row(self, sheet: str, row: int, cells: list[tuple[str, int, Any]]) -> ProjectRow:
-        columns = self.plan.table.columns
+    def project_row(self, table: _TablePlan, read_rows: TableRows, sheet: str, row: int,
+                    cells: list[tuple[str, int, Any]]) -> ProjectRow:
+        columns = table.columns
         values: dict[str, Any] = dict.fromkeys(columns)
         raw: dict[str, Any] = {}
         for column_id, col, value in cells:
@@ -712,7 +720,7 @@ class _Reader:
             typed, ok = self.typed(field, kind, value, sheet, a1(row, col), row)
             values[column_id] = typed
             if not ok:
-                self.sub.bad_project_cells.add((row, column_id))
+                read_rows.bad_cells.add((row, column_id))
         return ProjectRow(row, values, raw)
 
     # -- formulas without a value ----------------------------------------------------------------------
@@ -769,10 +777,13 @@ class _Reader:
     def recompute(self) -> None:
         """Computed fields and totals take the value recomputed from the inputs; the cached value is only
         compared with it."""
-        table, sub = self.plan.table, self.sub
-        if table is not None and sub.project_sheet:
+        sub = self.sub
+        for table in self.plan.tables:
+            read_rows = sub.table(table.id, projects=table.projects)
+            if not read_rows.sheet:
+                continue  # not found: its totals are bad fields
             for column_id, total in table.totals:
-                self.settle(total, _finite(_sum(_number(p.values[column_id]) for p in sub.projects)))
+                self.settle(total, _finite(_sum(_number(p.values[column_id]) for p in read_rows.rows)))
         for field in self.plan.computed:
             computed = _finite(field.formula.evaluate(sub.values))
             if field.formula.names & sub.bad_fields:  # an input already reported: the cached value is not news

@@ -20,6 +20,20 @@ class ProjectRow:
 
 
 @dataclass
+class TableRows:
+    """One table of a return as read: where it was, its rows, and the cells that could not be typed."""
+
+    sheet: str = ""
+    columns: dict[str, str] = field(default_factory=dict)  # column id → column letter
+    rows: list[ProjectRow] = field(default_factory=list)
+    bad_cells: set[tuple[int, str]] = field(default_factory=set)  # (Excel row, column id)
+
+    def cell(self, row: int, column_id: str) -> str | None:
+        letter = self.columns.get(column_id)
+        return f"{letter}{row}" if letter else None
+
+
+@dataclass
 class Submission:
     file: str  # the original file name (NFC), as the agency sent it
     sha256: str = ""
@@ -40,6 +54,8 @@ class Submission:
     # Cells whose value could not be typed: the validator must not report them again as blank.
     bad_fields: set[str] = field(default_factory=set)
     bad_project_cells: set[tuple[int, str]] = field(default_factory=set)  # (Excel row, column id)
+    # The form's other tables (the 2008 annual plan, online services), by table id.
+    tables: dict[str, TableRows] = field(default_factory=dict)
 
     @property
     def has_errors(self) -> bool:
@@ -48,6 +64,13 @@ class Submission:
     def locate(self, field_id: str) -> tuple[str | None, str | None]:
         """(sheet, cell) of a return-level field as read, or (None, None)."""
         return self.cells.get(field_id, (None, None))
+
+    def table(self, table_id: str, *, projects: bool) -> TableRows:
+        """A table as read. The project table's rows, columns and bad cells are this submission's own
+        (``projects``…; its sheet is ``project_sheet``): the view shares them."""
+        if projects:
+            return TableRows(self.project_sheet, self.project_columns, self.projects, self.bad_project_cells)
+        return self.tables.setdefault(table_id, TableRows())
 
     def project_cell(self, row: int, column_id: str) -> str | None:
         letter = self.project_columns.get(column_id)

@@ -94,6 +94,17 @@ MIGRATIONS: list[tuple[str, str]] = [
     ("0002_issue_value_json", """
         ALTER TABLE issues ADD COLUMN value_json TEXT;
     """),
+    # Form 1.1 has tables besides the projects (the 2008 annual plan, online services): their rows.
+    ("0003_table_rows", """
+        CREATE TABLE table_rows (
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            table_id TEXT NOT NULL,
+            row INTEGER NOT NULL,          -- Excel row in the return
+            seq INTEGER NOT NULL,          -- 1.. within the table of the return
+            data_json TEXT NOT NULL,
+            PRIMARY KEY (submission_id, table_id, row)
+        );
+    """),
 ]
 
 
@@ -126,11 +137,15 @@ class Documents(NamedTuple):
     cells: str
     project_columns: str
     projects: list[str]  # each project row's values
+    table_rows: tuple[tuple[str, int, int, str], ...] = ()  # the other tables': (table id, Excel row, seq, values)
 
 
 def documents_of(submission: Any) -> Documents:
+    tables = getattr(submission, "tables", {})
+    rows = [(table_id, r.row, seq, _json(r.values)) for table_id, read in tables.items()
+            for seq, r in enumerate(read.rows, start=1)]
     return Documents(_json(submission.values), _json(submission.raw), _json(submission.cells),
-                     _json(submission.project_columns), [_json(p.values) for p in submission.projects])
+                     _json(submission.project_columns), [_json(p.values) for p in submission.projects], tuple(rows))
 
 
 def _default(value: Any) -> Any:
@@ -263,7 +278,7 @@ class Ledger:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         counts = {level: sum(1 for i in issues if i.severity is level) for level in Severity}
-        values_json, raw_json, cells_json, columns_json, projects_json = documents or documents_of(submission)
+        values_json, raw_json, cells_json, columns_json, projects_json, table_rows = documents or documents_of(submission)
         with self.transaction() as db:
             submission_id = int(db.execute(
                 "INSERT INTO submissions (sha256, file_name, archive_path, received_at, recorded_at, run_id, "
@@ -281,6 +296,8 @@ class Ledger:
                            [(submission_id, p.row, seq, values)
                             for seq, (p, values) in enumerate(zip(submission.projects, projects_json, strict=True),
                                                               start=1)])
+            db.executemany("INSERT INTO table_rows VALUES (?, ?, ?, ?, ?)",
+                           [(submission_id, *row) for row in table_rows])
             db.executemany("INSERT INTO issues VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                            [(submission_id, seq, i.code, str(i.severity), i.sheet, i.cell, i.field, i.row,
                              None if i.value is None else str(display_value(i.value)), _json(i.context),
@@ -348,6 +365,20 @@ class Ledger:
                                        f"WHERE submission_id IN ({marks}) ORDER BY submission_id, seq", chunk):
                 stored[row[0]].append((row[1], row[2]))
         return _ProjectRows(stored)
+
+    def table_rows(self, submission_ids: Iterable[int]) -> dict[str, dict[int, list[dict[str, Any]]]]:
+        """The rows of the tables besides the projects: table id → submission id → its rows (Excel row as
+        "_row"), in form order. Small tables (a few rows a return): decoded at once."""
+        ids = list(submission_ids)
+        out: dict[str, dict[int, list[dict[str, Any]]]] = {}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start:chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            for submission_id, table_id, row, data in self.db.execute(
+                    f"SELECT submission_id, table_id, row, data_json FROM table_rows WHERE submission_id IN ({marks}) "
+                    f"ORDER BY submission_id, table_id, seq", chunk):
+                out.setdefault(table_id, {}).setdefault(submission_id, []).append({"_row": row, **json.loads(data)})
+        return out
 
     def issues(self, submission_ids: Iterable[int]) -> dict[int, list[Issue]]:
         ids = list(submission_ids)

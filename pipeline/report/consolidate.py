@@ -25,7 +25,7 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
@@ -35,7 +35,7 @@ import pandas as pd
 from pipeline.form import expr
 from pipeline.form.layout import layout_for
 from pipeline.form.registry import Registry
-from pipeline.form.spec import Field, FormSpec
+from pipeline.form.spec import Field, FormSpec, Table
 from pipeline.issues import Issue
 from pipeline.record.ledger import ACCEPTED, decode_values
 from pipeline.report.status import ReturnKey, current_ids
@@ -56,7 +56,7 @@ SERVICE_LEVELS = ("so_dvc_muc_1", "so_dvc_muc_2", "so_dvc_muc_3", "so_dvc_muc_4"
 SPEND_2007 = "kp_cntt_2007"
 PLAN_YEARS = {2008: "kh_kp_2008", 2009: "kh_kp_2009", 2010: "kh_kp_2010"}  # planned funding per year
 PLAN_TOTAL = "kh_kp_tong"
-PLAN_SOURCES = ("kh_kp_nstw", "kh_kp_nsdp", "kh_kp_khac")  # planned funding 2008–2010 per source
+PLAN_SOURCES = ("kh_kp_nstw", "kh_kp_tinh", "kh_kp_huyen", "kh_kp_oda", "kh_kp_khac")  # funding 2008–2010 by source
 # Project-table columns.
 PROJECT_NAME = "ten_du_an"
 PROJECT_AREA = "nhom_noi_dung"  # content area: the rows of "funding by year × content area"
@@ -225,6 +225,10 @@ class Summary:
     duplicates: pd.DataFrame
     moved_cells: pd.DataFrame
     unattributed: int
+    # The form's tables besides the projects (kh_2008: the 2008 annual plan; dvc: online services), by table
+    # id: one row per table row of the counted returns, agency (registry order) then Excel row. Columns:
+    # agency, group, submission_id, row, then every column id of the table (numbers as floats).
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def members(self, level: str) -> int:
         """m of "n/m": agencies in a group, or in the province."""
@@ -247,11 +251,13 @@ def coverage_text(n: int, m: int) -> str:
 
 def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict[str, Any]],
                   projects: Mapping[int, list[dict[str, Any]]], issues: Mapping[int, list[Issue]], *,
-                  generated_at: dt.datetime) -> Summary:
+                  generated_at: dt.datetime,
+                  table_rows: Mapping[str, Mapping[int, list[dict[str, Any]]]] | None = None) -> Summary:
     """Consolidate the round's ledger rows (all history, LEDGER_COLUMNS at least) into a Summary. Pure and
     deterministic. `submissions` is read once, row by row (a ledger cursor will do: each row's stored JSON
-    is decoded and dropped as it comes); `projects` needs only the counted returns', `issues` only the current
-    returns' (report.status.current_ids)."""
+    is decoded and dropped as it comes); `projects` and `table_rows` (the other tables', by table id:
+    Ledger.table_rows) need only the counted returns', `issues` only the current returns'
+    (report.status.current_ids)."""
     check_spec(spec)
     codes = [a.code for a in registry.agencies]
     history = _history(spec, submissions)
@@ -285,6 +291,7 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict
         submissions=history.drop(columns=["values", "moved"]).reset_index(drop=True),
         changes=changes, issues=_issues(history, counted, codes, issues), duplicates=_duplicates(ordered),
         moved_cells=_moved_cells(counted), unattributed=int((~history["agency"].isin(codes)).sum()),
+        tables={t.id: _table_rows(t, registry, counted, (table_rows or {}).get(t.id, {})) for t in spec.other_tables},
     )
 
 
@@ -720,6 +727,23 @@ def _projects(spec: FormSpec, registry: Registry, counted: pd.DataFrame,
     start = frame[PROJECT_START].map(lambda y: "0000" if pd.isna(y) else str(int(y)))
     seq = frame.groupby([frame["agency"], start], sort=False).cumcount() + 1
     frame.insert(0, "project_id", frame["agency"] + "-" + start + "-" + seq.map("{:02d}".format))
+    return frame.reset_index(drop=True)
+
+
+def _table_rows(table: Table, registry: Registry, counted: pd.DataFrame,
+                rows: Mapping[int, list[dict[str, Any]]]) -> pd.DataFrame:
+    """Every row of one of the other tables of the counted returns, with its agency and group."""
+    columns = [c.id for c in table.columns]
+    group = {a.code: a.group for a in registry.agencies}
+    order = {a.code: i for i, a in enumerate(registry.agencies)}
+    records = [{"agency": r.agency, "group": group[r.agency], "submission_id": int(r.id),
+                "row": int(p.get("_row", seq)), **{c: p.get(c) for c in columns}}
+               for r in sorted(counted.itertuples(), key=lambda r: order[r.agency])
+               for seq, p in enumerate(rows.get(int(r.id), []), start=1)]
+    frame = pd.DataFrame(records, columns=["agency", "group", "submission_id", "row", *columns])
+    for c in table.columns:
+        if c.type in ("int", "dec", "money", "pct", "year"):
+            frame[c.id] = _numeric(frame[c.id]) if len(frame) else frame[c.id].astype(float)
     return frame.reset_index(drop=True)
 
 

@@ -1,4 +1,5 @@
 """CSV exports of a Summary, for other tools: ``out_dir/data/{indicators,projects,issues,submissions}.csv``,
+one file per other table of the form, named by its id (``kh_2008.csv``, ``dvc.csv``),
 and ``data/round.json``, the few facts that say whose figures they are (form id, version, round, province,
 when, agencies n/m): what `ictplan rollup` checks before it adds a province's exports to the nation's.
 
@@ -31,7 +32,7 @@ SUBMISSION_COLUMNS = ["id", "sha256", "file", "agency", "received_at", "recorded
 
 
 def write_exports(summary: C.Summary, spec: FormSpec, out_dir: Path) -> list[Path]:
-    """Write the four CSV files and the manifest; returns the paths written (a timestamped sibling when a file is locked).
+    """Write the CSV files and the manifest; returns the paths written (a timestamped sibling when a file is locked).
     One table at a time, streamed to its file: at 10,000 agencies a table's CSV text is 100 MB."""
     folder = Path(out_dir) / "data"
     tables: dict[str, Callable[[], tuple[pd.DataFrame, set[str]]]] = {
@@ -40,6 +41,11 @@ def write_exports(summary: C.Summary, spec: FormSpec, out_dir: Path) -> list[Pat
         "issues.csv": lambda: (summary.issues.reindex(columns=C.ISSUE_COLUMNS), {"file", "value", "message_vi", "message_en"}),
         "submissions.csv": lambda: (summary.submissions.reindex(columns=SUBMISSION_COLUMNS), {"file"}),
     }
+    for table in spec.other_tables:
+        text = {c.id for c in table.columns if c.type in TEXT_TYPES}
+        tables[f"{table.id}.csv"] = lambda table=table, text=text: (
+            summary.tables.get(table.id, pd.DataFrame()).reindex(
+                columns=["agency", "group", "submission_id", "row", *(c.id for c in table.columns)]), text)
     written = [write_atomic(folder / name, lambda path, table=table: write_csv(*table(), path), fallback=True)
                for name, table in tables.items()]
     return [*written, write_atomic(folder / MANIFEST, manifest_bytes(summary, spec), fallback=True)]

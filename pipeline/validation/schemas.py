@@ -51,7 +51,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrorReason
 
 from pipeline.form.spec import NUMERIC_TYPES, TEXT_TYPES, Field, FormSpec, Rule, Table
-from pipeline.intake.submission import Submission
+from pipeline.intake.submission import Submission, TableRows
 from pipeline.issues import Severity
 
 # A money figure (triệu đồng) above this is almost surely typed in đồng (domain rule 22).
@@ -215,10 +215,14 @@ def return_frame(submissions: list[Submission], spec: FormSpec) -> pd.DataFrame:
     return frame
 
 
-def project_frame(submissions: list[Submission], spec: FormSpec) -> pd.DataFrame:
-    """One row per project row of every readable submission: ``_sub``, ``_row``, then the table columns."""
-    columns = spec.table.columns if spec.table else ()
-    rows = [(i, p) for i, s in enumerate(submissions) if s.readable for p in s.projects]
+def project_frame(submissions: list[Submission], spec: FormSpec, table_id: str | None = None) -> pd.DataFrame:
+    """One row per row of a table (default: the project table) of every readable submission: ``_sub``,
+    ``_row``, then the table columns."""
+    table = _table(spec, table_id)
+    columns = table.columns if table else ()
+    projects = table is spec.table
+    rows = [(i, p) for i, s in enumerate(submissions) if s.readable
+            for p in (s.projects if projects else s.tables.get(table.id, _NO_ROWS).rows)]
     data: dict[str, Any] = {
         SUB: np.array([i for i, _ in rows], dtype="int64"),
         ROW: np.array([p.row for _, p in rows], dtype="int64"),
@@ -239,12 +243,20 @@ def return_schema(spec: FormSpec) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, name="return", coerce=False)
 
 
+def _table(spec: FormSpec, table_id: str | None) -> Table | None:
+    return spec.table if table_id is None else spec.table_named(table_id)
+
+
+_NO_ROWS = TableRows()
+
+
 @cache
-def project_schema(spec: FormSpec) -> pa.DataFrameSchema:
-    """Column checks for the project table, its rules, and the duplicate-name check on the table key."""
+def project_schema(spec: FormSpec, table_id: str | None = None) -> pa.DataFrameSchema:
+    """Column checks for a table (default: the project table), its rules, and the duplicate-name check on
+    the table key."""
     columns: dict[str, pa.Column] = {SUB: pa.Column("int64"), ROW: pa.Column("int64")}
     checks: list[pa.Check] = []
-    table = spec.table
+    table = _table(spec, table_id)
     if table is not None:
         columns |= {c.id: _column_schema(c, spec) for c in table.columns}
         checks = [_rule_check(rule) for rule in spec.rules_for(table.id)]

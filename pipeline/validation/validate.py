@@ -30,7 +30,7 @@ import pandera.pandas as pa
 
 from pipeline.form.layout import col_letter, layout_for
 from pipeline.form.spec import NUMERIC_TYPES, Field, FormSpec, Rule
-from pipeline.intake.submission import ProjectRow, Submission
+from pipeline.intake.submission import ProjectRow, Submission, TableRows
 from pipeline.issues import (
     CATALOGUE,
     REQUIRED_ADVICE,
@@ -93,10 +93,10 @@ def validate_batch(submissions: list[Submission], spec: FormSpec) -> list[Verdic
         frame = return_frame(submissions, spec)
         _validate_frame(return_schema(spec), frame, frame.index.to_numpy(), RETURN, submissions, spec,
                         found, crashed)
-        if spec.table is not None:
-            projects = project_frame(submissions, spec)
-            if len(projects):
-                _validate_frame(project_schema(spec), projects, projects[SUB].to_numpy(), spec.table.id,
+        for table in spec.tables:
+            rows = project_frame(submissions, spec, table.id)
+            if len(rows):
+                _validate_frame(project_schema(spec, table.id), rows, rows[SUB].to_numpy(), table.id,
                                 submissions, spec, found, crashed)
     return [_verdict(s, found.get(i, []), crashed.get(i)) for i, s in enumerate(submissions)]
 
@@ -243,7 +243,7 @@ class _Mapper:
     def __init__(self, spec: FormSpec, frame: pd.DataFrame, submissions: list[Submission], scope: str) -> None:
         self.spec, self.frame, self.submissions, self.scope = spec, frame, submissions, scope
         self.layout = layout_for(spec)
-        self.table = spec.table if scope != RETURN else None
+        self.table = spec.table_named(scope) if scope != RETURN else None
         self.fields: dict[str, Field] = (
             spec.fields if self.table is None else {c.id: c for c in self.table.columns})
         self.rules: dict[str, Rule] = {r.id: r for r in spec.rules_for(scope)}
@@ -257,8 +257,12 @@ class _Mapper:
         position = int(self.frame.at[index, SUB])
         row = int(self.frame.at[index, ROW])
         sub = self.submissions[position]
-        project = next((p for p in sub.projects if p.row == row), ProjectRow(row, {}))
+        project = next((p for p in self.rows_of(sub).rows if p.row == row), ProjectRow(row, {}))
         return _Place(position, sub, project.values, row, index)
+
+    def rows_of(self, sub: Submission) -> TableRows:
+        assert self.table is not None
+        return sub.table(self.table.id, projects=self.table is self.spec.table)
 
     def cell(self, place: _Place, field_id: str) -> tuple[str | None, str | None]:
         if self.table is None:
@@ -266,10 +270,11 @@ class _Mapper:
                 return place.submission.cells[field_id]
             ref = self.layout.cells.get(field_id)
             return (ref.sheet, ref.a1) if ref else (None, None)
-        table_layout = self.layout.table
-        sheet = place.submission.project_sheet or (table_layout.sheet if table_layout else None)
-        letter = place.submission.project_columns.get(field_id)
-        if letter is None and table_layout is not None and field_id in table_layout.columns:
+        table_layout = self.layout.tables[self.table.id]
+        read_rows = self.rows_of(place.submission)
+        sheet = read_rows.sheet or table_layout.sheet
+        letter = read_rows.columns.get(field_id)
+        if letter is None and field_id in table_layout.columns:
             letter = col_letter(table_layout.columns[field_id])
         return sheet, (f"{letter}{place.row}" if letter else None)
 
@@ -277,7 +282,7 @@ class _Mapper:
         """The reader could not type this cell and has reported it: say nothing more about it."""
         if self.table is None:
             return field_id in place.submission.bad_fields
-        return (place.row, field_id) in place.submission.bad_project_cells
+        return (place.row, field_id) in self.rows_of(place.submission).bad_cells
 
     # what --------------------------------------------------------------------------------------------
     def field_issue(self, tag: Tag, place: _Place) -> Issue | None:

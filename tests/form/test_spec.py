@@ -19,7 +19,7 @@ def raw() -> dict:
 
 
 def test_bundled_spec_loads_with_identity(spec):
-    assert (spec.form_id, spec.version, spec.round) == ("BM-UDCNTT-2007", "1.0", "2008-2010")
+    assert (spec.form_id, spec.version, spec.round) == ("BM-UDCNTT-2007", "1.1", "2007-2010")
     assert len(spec.sha256) == 64
 
 
@@ -29,7 +29,7 @@ def test_spec_covers_the_articles_framework(spec):
     for field_id in ("dg_ket_qua", "dg_ton_tai", "dg_kho_khan", "dg_nguyen_nhan", "dg_de_xuat",
                      "kh_quan_diem", "kh_muc_tieu_tong_quat", "kh_nd_ha_tang", "kh_nd_chi_dao_dieu_hanh",
                      "kh_nd_phuc_vu_dan_dn", "kh_nd_nhan_luc", "kh_giai_phap",
-                     "kh_kp_2008", "kh_kp_2009", "kh_kp_2010", "kh_kp_nstw", "kh_kp_nsdp", "kh_kp_khac",
+                     "kh_kp_2008", "kh_kp_2009", "kh_kp_2010", "kh_kp_nstw", "kh_kp_tinh", "kh_kp_khac",
                      "mt_pct_cbcc_dung_email_2008", "mt_pct_cbcc_dung_email_2010"):
         assert field_id in spec.fields, field_id
     assert {c.code for c in spec.choices["nhom_noi_dung"]} >= {"HA_TANG", "CHI_DAO_DIEU_HANH", "PHUC_VU_DAN_DN",
@@ -39,11 +39,43 @@ def test_spec_covers_the_articles_framework(spec):
 
 def test_domain_rules_are_all_present(spec):
     ids = {r.id for r in spec.rules}
-    for rule_id in ("R01a", "R02a", "R04a", "R05a", "R07a", "R08a", "R10a", "R11a", "R12b", "R14a", "R15a",
+    for rule_id in ("R01a", "R02a", "R04a", "R05a", "R07a", "R08a", "R10a", "R11a", "R14a", "R15a",
                     "R16a", "R17a", "R20a"):
         assert rule_id in ids
     monotone = [r for r in spec.rules if r.id.startswith("R13-")]
     assert len(monotone) == 8 and all(r.severity == "warning" for r in monotone)
+
+
+def test_form_1_1_collects_what_decree_64_asks_for(spec):
+    """Issue 16: the 2008 annual plan and the online services as tables, funding per year × source × kind,
+    projects new/carried over and approved/not with the decision, the Decree 64 plan items, commune IT."""
+    assert spec.form["period_vi"] == "giai đoạn 2007–2010 và năm 2008" and "2007–2010" in spec.form["subtitle_vi"]
+    assert [t.id for t in spec.tables] == ["kh_2008", "du_an", "dvc"] and spec.table.id == "du_an"
+    assert [t.id for t in spec.other_tables] == ["kh_2008", "dvc"]
+    plan = spec.table_named("kh_2008")
+    assert {"ten_nhiem_vu", "nhom_noi_dung", "don_vi_chu_tri", "thoi_gian", "kinh_phi", "nguon_nstw", "nguon_tinh",
+            "nguon_huyen", "nguon_oda", "nguon_khac", "du_toan"} <= {c.id for c in plan.columns}
+    assert [c.code for c in spec.choices["du_toan_2008"]] == ["DA_CO_DU_TOAN", "DE_NGHI_BO_SUNG"]
+    services = spec.table_named("dvc")
+    assert {c.id: (c.min, c.max) for c in services.columns if c.id.startswith("muc_")} == {
+        "muc_hien_tai": (0, 4), "muc_2008": (0, 4), "muc_2009": (0, 4), "muc_2010": (0, 4)}
+    for kind in ("dtpt", "sn"):
+        for source in ("nstw", "tinh", "huyen", "oda", "khac"):
+            for year in (2008, 2009, 2010):
+                assert spec.fields[f"kh_{kind}_{source}_{year}"].type == "money"
+    total = spec.fields["kh_kp_2008"]
+    assert total.type == "computed" and total.formula.evaluate({"kh_dtpt_2008": 10, "kh_sn_2008": 5}) == 15
+    projects = {c.id: c for c in spec.table.columns}
+    assert {"tinh_chat", "phe_duyet", "so_qd_phe_duyet", "ngay_qd_phe_duyet", "cap_phe_duyet",
+            "von_da_bo_tri_2007"} <= set(projects)
+    assert "AN_TOAN_THONG_TIN" in {c.code for c in spec.choices["nhom_noi_dung"]}
+    for field_id in ("kh_lo_trinh", "kh_dieu_kien", "kh_to_chuc_thuc_hien", "kh_hieu_qua"):
+        assert spec.fields[field_id].required and spec.fields[field_id].type == "text"
+    assert {"so_xa_phuong", "so_xa_co_may_tinh", "so_xa_ket_noi_internet"} <= set(spec.fields)
+    ids = {r.id for r in spec.rules}
+    assert {"R21a", "R22a", "R22b", "R23a", "R24a", "R24b"} <= ids
+    as_json = spec.to_json()
+    assert [t["table"]["id"] for t in as_json["sheets"] if t["table"]] == ["kh_2008", "du_an", "dvc"]
 
 
 def test_targets_expand_into_current_and_years(spec):

@@ -87,9 +87,9 @@ def input_cells(spec, *, agency: bool) -> dict[str, set[str]]:
         f = spec.fields[field_id]
         if f.is_input and not (f.prefilled and agency):
             cells.setdefault(ref.sheet, set()).add(ref.a1)
-    t = layout.table
-    for row in range(t.first_row, t.last_row + 1):
-        cells.setdefault(t.sheet, set()).update(f"{col_letter(c)}{row}" for c in t.columns.values())
+    for t in layout.tables.values():
+        for row in range(t.first_row, t.last_row + 1):
+            cells.setdefault(t.sheet, set()).update(f"{col_letter(c)}{row}" for c in t.columns.values())
     return cells
 
 
@@ -235,16 +235,17 @@ def test_meta_round_trips_through_calamine(spec, stc):
     assert (meta.form_id, meta.version, meta.round) == (spec.form_id, spec.version, spec.round)
     assert (meta.agency_code, meta.agency_name, meta.spec_sha256) == ("STC", "Sở Tài chính", spec.sha256)
     assert meta.cells == {fid: (ref.sheet, ref.a1) for fid, ref in layout.cells.items()}
-    t = layout.table
-    assert meta.table == (spec.table.id, t.sheet, t.first_row, t.last_row, t.total_row)
-    assert meta.columns == {cid: col_letter(c) for cid, c in t.columns.items()}
+    for table_id, t in layout.tables.items():
+        assert meta.tables[table_id] == (table_id, t.sheet, t.first_row, t.last_row, t.total_row)
+        assert meta.table_columns[table_id] == {cid: col_letter(c) for cid, c in t.columns.items()}
+    assert meta.table == meta.tables[spec.tables[0].id]  # the first table's, as format 2 had one
 
 
 def test_meta_is_compact_one_map_row_per_sheet(spec, stc):
     """Every reader parses the whole of `_meta` on every return: the cell map is one row per sheet."""
     rows = [r for r in calamine_rows(stc, META_SHEET) if any(c != "" for c in r)]
-    assert len(rows) <= 7 + len(spec.sheets) + 2
-    assert rows[0][:2] == ["ictplan_meta", "2"]
+    assert len(rows) <= 7 + len(spec.sheets) + 2 * len(spec.tables)
+    assert rows[0][:2] == ["ictplan_meta", "3"]
 
 
 def test_meta_format_1_of_earlier_templates_is_still_read(spec):
@@ -283,7 +284,7 @@ def test_agency_copies_carry_their_code_and_name(spec, registry, written):
     code_ref, name_ref = layout.cells["ma_don_vi"], layout.cells["ten_don_vi"]
     by_name = {p.name: p for p in written}
     assert template_file_name(spec, None) in by_name
-    assert template_file_name(spec, None) == "BM-UDCNTT-2007_v1.0_mau-trong.xlsx"
+    assert template_file_name(spec, None) == "BM-UDCNTT-2007_v1.1_mau-trong.xlsx"
     for agency in registry.agencies:
         data = by_name[template_file_name(spec, agency.code)].read_bytes()
         rows = calamine_rows(data, code_ref.sheet)
@@ -291,7 +292,7 @@ def test_agency_copies_carry_their_code_and_name(spec, registry, written):
         assert at(rows, name_ref.a1) == agency.name_vi
         assert at(rows, "A3") == f"Đơn vị: {agency.name_vi} (mã {agency.code})"
         assert parse_meta(calamine_rows(data, META_SHEET)).agency_code == agency.code
-    assert template_file_name(spec, "STC") == "BM-UDCNTT-2007_v1.0_STC.xlsx"
+    assert template_file_name(spec, "STC") == "BM-UDCNTT-2007_v1.1_STC.xlsx"
 
 
 def test_write_templates_is_reproducible_and_leaves_no_temp_files(spec, registry, written, tmp_path):
@@ -448,7 +449,7 @@ def test_extra_project_rows_move_the_totals_like_inserted_rows(spec):
     assert wb.defined_names["da_tong_kinh_phi"].attr_text == f"'{t.sheet}'!${total_cell[0]}${t.total_row + 5}"
     assert at(calamine_rows(data, t.sheet), total_cell) == pytest.approx(10.0 * len(projects))
     assert at(calamine_rows(data, t.sheet), t.cell(t.total_row + 5, spec.table.key)) == spec.table.total_vi
-    assert parse_meta(calamine_rows(data, META_SHEET)).table[4] == t.total_row  # the template's, as sent
+    assert parse_meta(calamine_rows(data, META_SHEET)).tables[spec.table.id][4] == t.total_row  # as sent
     with pytest.raises(ValueError):
         build_workbook(spec, projects=projects)
 

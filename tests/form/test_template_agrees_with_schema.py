@@ -88,7 +88,8 @@ def test_whatever_excel_accepts_passes_the_schema_field_checks(spec, registry, t
             values.pop(field_id, None)
         else:
             values[field_id] = drawn
-    workbook = build_workbook(spec, agency=agency, values=values, projects=base.projects, cell_text=cell_text)
+    workbook = build_workbook(spec, agency=agency, values=values, projects=base.projects, cell_text=cell_text,
+                              tables=base.tables)
     submission = read(workbook, name="STC.xlsx", spec=spec, registry=registry)
     verdict = validate_batch([submission], spec)[0]
     # Plausibility warnings may fire (a legal 10,001 triệu đồng is unusual); type and range errors may not.
@@ -104,7 +105,7 @@ def test_each_injected_mistake_is_found_at_its_cell_in_every_agency(spec, regist
         for mistakes in (0, 1 + index % 2):
             sample = make_sample(spec, agency, random.Random(f"{index}/{mistakes}"), mistakes=mistakes)
             data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
-                                  cell_text=sample.cell_text)
+                                  cell_text=sample.cell_text, tables=sample.tables)
             submissions.append(read(data, name=f"{agency.code}-{mistakes}.xlsx", spec=spec, registry=registry))
             expected.append(sample.mistakes)
     for verdict, mistakes in zip(validate_batch(submissions, spec), expected, strict=True):

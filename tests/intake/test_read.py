@@ -65,8 +65,12 @@ def sample_for(spec, registry, code: str = "STC", seed: int = 1, *, projects: in
 
 def workbook(spec, sample: SampleReturn, **changes: Any) -> bytes:
     options = {"agency": sample.agency, "values": sample.values, "projects": sample.projects,
-               "cell_text": sample.cell_text} | changes
+               "cell_text": sample.cell_text, "tables": sample.tables} | changes
     return build_workbook(spec, **options)
+
+
+def table_sheet_name(spec, table_id: str) -> str:
+    return spec.sheet_name(spec.table_named(table_id).sheet)
 
 
 def read_bytes(data: bytes, spec, registry, name: str = "BM-UDCNTT-2007_v1.0_STC.xlsx") -> Submission:
@@ -155,10 +159,13 @@ def test_clean_return_gives_back_every_value(spec, registry, stc, stc_bytes):
     assert (sub.form_id, sub.version, sub.round) == (spec.form_id, spec.version, spec.round)
     for field_id, value in input_values(spec, stc).items():
         assert sub.values[field_id] == value, field_id
-    computed = evaluate_computed(spec, input_values(spec, stc), stc.projects)
+    computed = evaluate_computed(spec, input_values(spec, stc), stc.projects, stc.tables)
     for field_id, value in computed.items():
         assert sub.values[field_id] == pytest.approx(value), field_id
     assert filled([p.values for p in sub.projects]) == filled(stc.projects)
+    for table in spec.other_tables:  # the 2008 annual plan and the online services, each from its sheet
+        assert sub.tables[table.id].sheet == table_sheet_name(spec, table.id)
+        assert filled([r.values for r in sub.tables[table.id].rows]) == filled(stc.tables[table.id])
     assert [p.row for p in sub.projects] == list(range(7, 7 + len(stc.projects)))
     assert set(sub.values) == set(spec.fields)
 
@@ -168,8 +175,8 @@ def test_cells_and_raw_values_trace_back_to_the_file(spec, registry, stc_bytes):
     assert sub.cells["tong_so_may_tinh"] == ("Hiện trạng", cell_of(spec, "tong_so_may_tinh"))
     assert sub.raw["tong_so_may_tinh"] == float(sub.values["tong_so_may_tinh"])  # an .xlsx number is a float
     assert sub.project_sheet == "Dự án" and sub.project_columns["ten_du_an"] == "B"
-    assert sub.project_cell(sub.projects[0].row, "tong_kinh_phi") == "K7"
-    assert sub.cells["da_tong_kinh_phi"] == ("Dự án", f"K{layout_for(spec).table.total_row}")
+    assert sub.project_cell(sub.projects[0].row, "tong_kinh_phi") == "P7"
+    assert sub.cells["da_tong_kinh_phi"] == ("Dự án", f"P{layout_for(spec).table.total_row}")
 
 
 def test_many_samples_round_trip(spec, registry):
@@ -429,7 +436,7 @@ def test_deleted_sheet(spec, registry, stc_bytes):
 
     sub = read_bytes(edited(stc_bytes, drop), spec, registry)
     assert only(sub, "LAYOUT_SHEET_MISSING").context["expected"] == "Kế hoạch"
-    assert sub.readable and sub.values["kh_kp_2008"] is None and "kh_kp_2008" in sub.bad_fields
+    assert sub.readable and sub.values["kh_dtpt_tinh_2008"] is None and "kh_dtpt_tinh_2008" in sub.bad_fields
 
 
 def test_deleted_label_row(spec, registry, stc, stc_bytes):
@@ -534,7 +541,7 @@ def test_rows_added_before_the_totals_row(spec, registry):
     assert len(sub.projects) == len(projects) and filled([p.values for p in sub.projects]) == filled(projects)
     assert only(sub, "LAYOUT_PROJECT_ROWS_ADDED").context["count"] == len(projects)
     total_row = layout_for(spec).table.total_row + 10
-    assert sub.cells["da_tong_kinh_phi"] == ("Dự án", f"K{total_row}")
+    assert sub.cells["da_tong_kinh_phi"] == ("Dự án", f"P{total_row}")
     assert sub.values["da_tong_kinh_phi"] == pytest.approx(sum(p["tong_kinh_phi"] for p in projects))
     assert errors(sub) == [] and "VALUE_FORMULA_STALE" not in codes(sub)
 
@@ -564,7 +571,7 @@ def test_project_rows_inserted_in_excel_style_without_cached_totals(spec, regist
         sheet = book["Dự án"]
         shift_rows(sheet, first + 1, 10)
         sheet.cell(first + 1, 2, "Dự án chèn thêm")
-        sheet.cell(first + 1, 11, 120.5)
+        sheet.cell(first + 1, 16, 120.5)
 
     sub = read_bytes(edited(stc_bytes, insert), spec, registry)
     names = [p.values["ten_du_an"] for p in sub.projects]
@@ -580,7 +587,7 @@ def test_project_cell_errors_point_at_the_row(spec, registry, stc):
     row = layout_for(spec).table.first_row
     assert sub.bad_project_cells == {(row, "tong_kinh_phi"), (row, "nhom_noi_dung")}
     not_number = only(sub, "VALUE_NOT_NUMBER")
-    assert (not_number.row, not_number.cell, not_number.value) == (row, f"K{row}", "khoảng 500")
+    assert (not_number.row, not_number.cell, not_number.value) == (row, f"P{row}", "khoảng 500")
     assert only(sub, "VALUE_NOT_CHOICE").context["choices"].startswith("Hạ tầng kỹ thuật; ")
     assert sub.projects[0].values["nam_bat_dau"] == 2008  # a year typed as text
 
@@ -794,7 +801,7 @@ def test_vanished_and_unreadable_paths(spec, registry, tmp_path):
 
 
 def test_an_unexpected_failure_becomes_an_internal_error(spec, registry, stc_bytes, monkeypatch):
-    def broken(self: Any) -> None:
+    def broken(self: Any, table: Any) -> None:
         raise RuntimeError("/srv/secret/path")
 
     monkeypatch.setattr(read_module._Reader, "read_table", broken)
@@ -946,7 +953,7 @@ def test_project_totals_past_the_largest_float_are_no_value_regression(spec, reg
     column = next(i for i, c in enumerate(spec.table.columns) if c.id == "tong_kinh_phi")
 
     def scribble(book: openpyxl.Workbook) -> None:
-        projects = book[spec.sheet_name(next(s.id for s in spec.sheets if s.table is not None))]
+        projects = book[spec.sheet_name(spec.table.sheet)]
         for row in (first, first + 1):
             projects.cell(row, column + 1).value = 1e308
 

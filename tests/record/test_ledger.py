@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.intake.submission import ProjectRow, Submission
+from pipeline.intake.submission import ProjectRow, Submission, TableRows
 from pipeline.issues import issue
 from pipeline.record.ledger import MIGRATIONS, Ledger, LedgerError
 
@@ -139,3 +139,20 @@ def test_a_run_left_running_is_marked_interrupted_by_the_next(ledger):
     assert runs[killed]["status"] == "interrupted" and f"run {done}" in runs[killed]["error"]
     assert runs[done]["status"] == "completed" and runs[done]["error"] is None
     assert runs[third]["status"] == "running"
+
+
+def test_rows_of_the_other_tables_are_recorded_and_read_back(ledger):
+    """Form 1.1: the 2008 annual plan and the online services are recorded with the return (migration 0002)."""
+    sub = make_submission("t1")
+    sub.tables["kh_2008"] = TableRows("Kế hoạch năm 2008", {"kinh_phi": "F"},
+                                      [ProjectRow(7, {"ten_nhiem_vu": "Duy trì Internet", "kinh_phi": 30.0}),
+                                       ProjectRow(9, {"ten_nhiem_vu": "Đào tạo tin học", "kinh_phi": 20.5})])
+    sub.tables["dvc"] = TableRows("Dịch vụ công trực tuyến", {}, [ProjectRow(7, {"ten_thu_tuc": "Cấp phép",
+                                                                                  "muc_2010": 3})])
+    recorded = record(ledger, sub)
+    rows = ledger.table_rows([recorded.submission_id])
+    assert rows["kh_2008"][recorded.submission_id] == [
+        {"_row": 7, "ten_nhiem_vu": "Duy trì Internet", "kinh_phi": 30.0},
+        {"_row": 9, "ten_nhiem_vu": "Đào tạo tin học", "kinh_phi": 20.5}]
+    assert rows["dvc"][recorded.submission_id] == [{"_row": 7, "ten_thu_tuc": "Cấp phép", "muc_2010": 3}]
+    assert ledger.table_rows([]) == {}

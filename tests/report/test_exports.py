@@ -37,9 +37,10 @@ def read(path):
     return list(csv.DictReader(io.StringIO(raw[len(BOM):].decode("utf-8"))))
 
 
-def test_four_files_in_data_with_a_bom(exported):
+def test_every_file_in_data_with_a_bom(exported):
     _, paths, folder = exported
-    assert sorted(paths) == ["indicators.csv", "issues.csv", "projects.csv", "round.json", "submissions.csv"]
+    assert sorted(paths) == ["dvc.csv", "indicators.csv", "issues.csv", "kh_2008.csv", "projects.csv",
+                             "round.json", "submissions.csv"]
     assert all(p.parent == folder / "data" and p.read_bytes().startswith(BOM) for p in paths.values()
                if p.suffix == ".csv")
     assert b"\r\n" in paths["submissions.csv"].read_bytes()

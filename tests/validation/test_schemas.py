@@ -18,7 +18,7 @@ import yaml
 
 from pipeline.form.layout import col_letter, layout_for
 from pipeline.form.spec import DEFAULT_SPEC, FormSpec, build_spec
-from pipeline.intake.submission import ProjectRow, Submission
+from pipeline.intake.submission import ProjectRow, Submission, TableRows
 from pipeline.issues import CATALOGUE, Severity
 from pipeline.validation import schemas
 from pipeline.validation.schemas import Tag
@@ -64,7 +64,10 @@ BASE_VALUES: dict[str, Any] = {
     # H. Kế hoạch
     "kh_quan_diem": NARRATIVE, "kh_muc_tieu_tong_quat": NARRATIVE, "kh_nd_ha_tang": NARRATIVE,
     "kh_nd_chi_dao_dieu_hanh": NARRATIVE, "kh_nd_phuc_vu_dan_dn": NARRATIVE, "kh_nd_nhan_luc": NARRATIVE,
-    "kh_giai_phap": NARRATIVE, "kh_trong_tam_2008": None, "kh_hieu_qua": None,
+    "kh_giai_phap": NARRATIVE, "kh_nd_an_toan": None, "kh_lo_trinh": NARRATIVE, "kh_dieu_kien": NARRATIVE,
+    "kh_to_chuc_thuc_hien": NARRATIVE, "kh_hieu_qua": NARRATIVE,
+    # B1. Cấp xã (UBND huyện only)
+    "so_xa_phuong": None, "so_xa_co_may_tinh": None, "so_xa_ket_noi_internet": None,
     "mt_may_tinh_tren_cbcc_2008": 0.7, "mt_may_tinh_tren_cbcc_2010": 1.0,
     "mt_pct_may_internet_2008": 70.0, "mt_pct_may_internet_2010": 100.0,
     "mt_pct_cbcc_dung_email_2008": 60.0, "mt_pct_cbcc_dung_email_2010": 80.0,
@@ -72,8 +75,12 @@ BASE_VALUES: dict[str, Any] = {
     "mt_so_dvc_muc_2_2008": 8, "mt_so_dvc_muc_2_2010": 15, "mt_so_dvc_muc_3_2008": 0, "mt_so_dvc_muc_3_2010": 2,
     "mt_so_cb_chuyen_trach_2008": 2, "mt_so_cb_chuyen_trach_2010": 3,
     "mt_so_luot_dao_tao_2008": 30, "mt_so_luot_dao_tao_2010": 60,
-    "kh_kp_2008": 500.0, "kh_kp_2009": 600.0, "kh_kp_2010": 700.0,
-    "kh_kp_nstw": 200.0, "kh_kp_nsdp": 1500.0, "kh_kp_khac": 100.0,
+    # Funding by kind × source × year: 500, 600, 700 (the 2008 column is the annual plan's total).
+    **{f"kh_{kind}_{source}_{year}": None for kind in ("dtpt", "sn") for source in ("nstw", "tinh", "huyen", "oda",
+                                                                                  "khac") for year in (2008, 2009, 2010)},
+    "kh_dtpt_tinh_2008": 350.0, "kh_sn_tinh_2008": 150.0,
+    "kh_dtpt_tinh_2009": 250.0, "kh_sn_nstw_2009": 100.0, "kh_sn_tinh_2009": 250.0,
+    "kh_dtpt_tinh_2010": 150.0, "kh_sn_tinh_2010": 550.0, "kh_dtpt_nstw_2010": 0.0,
 }
 
 BASE_PROJECTS: list[dict[str, Any]] = [
@@ -81,25 +88,57 @@ BASE_PROJECTS: list[dict[str, Any]] = [
      "loai_hinh": "DU_AN_DAU_TU", "muc_tieu": "Mạng nội bộ ổn định", "quy_mo_noi_dung": "30 điểm mạng, 1 máy chủ",
      "don_vi_chu_tri": None, "don_vi_phoi_hop": None, "nam_bat_dau": 2008, "nam_ket_thuc": 2009,
      "tong_kinh_phi": 300.0, "von_nstw": None, "von_nsdp": 300.0, "von_khac": None,
-     "kp_2008": 200.0, "kp_2009": 100.0, "kp_2010": 0.0, "tinh_trang": "MOI", "uu_tien": "1", "ghi_chu": None},
+     "kp_2008": 200.0, "kp_2009": 100.0, "kp_2010": 0.0, "tinh_chat": "MOI", "phe_duyet": "DA_PHE_DUYET",
+     "so_qd_phe_duyet": "1234/QĐ-UBND", "ngay_qd_phe_duyet": dt.date(2007, 12, 5), "cap_phe_duyet": "UBND_TINH",
+     "von_da_bo_tri_2007": None, "uu_tien": "1", "ghi_chu": None},
     {"stt": "2", "ten_du_an": "Triển khai phần mềm quản lý văn bản", "nhom_noi_dung": "CHI_DAO_DIEU_HANH",
      "loai_hinh": "DU_AN_DAU_TU", "muc_tieu": "Văn bản trao đổi qua mạng", "quy_mo_noi_dung": "Toàn cơ quan",
      "don_vi_chu_tri": None, "don_vi_phoi_hop": "Sở Bưu chính, Viễn thông", "nam_bat_dau": 2008,
      "nam_ket_thuc": 2010, "tong_kinh_phi": 450.0, "von_nstw": 150.0, "von_nsdp": 300.0, "von_khac": None,
-     "kp_2008": 150.0, "kp_2009": 150.0, "kp_2010": 150.0, "tinh_trang": "DA_PHE_DUYET", "uu_tien": "1",
-     "ghi_chu": None},
+     "kp_2008": 150.0, "kp_2009": 150.0, "kp_2010": 150.0, "tinh_chat": "MOI", "phe_duyet": "CHUA_PHE_DUYET",
+     "so_qd_phe_duyet": None, "ngay_qd_phe_duyet": None, "cap_phe_duyet": None, "von_da_bo_tri_2007": None,
+     "uu_tien": "1", "ghi_chu": None},
     {"stt": "3", "ten_du_an": "Đào tạo tin học cho cán bộ, công chức", "nhom_noi_dung": "NHAN_LUC",
      "loai_hinh": "NHIEM_VU_THUONG_XUYEN", "muc_tieu": "Cán bộ sử dụng thành thạo máy tính",
      "quy_mo_noi_dung": "3 lớp mỗi năm", "don_vi_chu_tri": None, "don_vi_phoi_hop": None, "nam_bat_dau": 2008,
      "nam_ket_thuc": 2010, "tong_kinh_phi": 90.0, "von_nstw": None, "von_nsdp": 90.0, "von_khac": None,
-     "kp_2008": 30.0, "kp_2009": 30.0, "kp_2010": 30.0, "tinh_trang": "MOI", "uu_tien": "2", "ghi_chu": None},
+     "kp_2008": 30.0, "kp_2009": 30.0, "kp_2010": 30.0, "tinh_chat": "MOI", "phe_duyet": "CHUA_PHE_DUYET",
+     "so_qd_phe_duyet": None, "ngay_qd_phe_duyet": None, "cap_phe_duyet": None, "von_da_bo_tri_2007": None,
+     "uu_tien": "2", "ghi_chu": None},
 ]
 
+# The other tables: the 2008 annual plan (its tasks add up to the 2008 funding, 500) and online services.
+_PLAN_ROW = {"stt": None, "ten_nhiem_vu": None, "nhom_noi_dung": None, "don_vi_chu_tri": "Văn phòng",
+             "thoi_gian": "Quý I–IV/2008", "kinh_phi": None, "nguon_nstw": None, "nguon_tinh": None,
+             "nguon_huyen": None, "nguon_oda": None, "nguon_khac": None, "du_toan": "DA_CO_DU_TOAN", "ghi_chu": None}
+BASE_TABLES: dict[str, list[dict[str, Any]]] = {
+    "kh_2008": [
+        {**_PLAN_ROW, "stt": "1", "ten_nhiem_vu": "Nâng cấp mạng LAN và kết nối Internet", "nhom_noi_dung": "HA_TANG",
+         "kinh_phi": 200.0, "nguon_tinh": 200.0, "du_toan": "DE_NGHI_BO_SUNG"},
+        {**_PLAN_ROW, "stt": "2", "ten_nhiem_vu": "Triển khai phần mềm quản lý văn bản",
+         "nhom_noi_dung": "CHI_DAO_DIEU_HANH", "kinh_phi": 150.0, "nguon_nstw": 50.0, "nguon_tinh": 100.0},
+        {**_PLAN_ROW, "stt": "3", "ten_nhiem_vu": "Đào tạo tin học cho cán bộ, công chức", "nhom_noi_dung": "NHAN_LUC",
+         "kinh_phi": 30.0, "nguon_tinh": 30.0},
+        {**_PLAN_ROW, "stt": "4", "ten_nhiem_vu": "Duy trì đường truyền Internet, thư điện tử",
+         "nhom_noi_dung": "HA_TANG", "kinh_phi": 120.0},
+    ],
+    "dvc": [
+        {"stt": "1", "ten_thu_tuc": "Thẩm định dự toán ngân sách", "linh_vuc": "Ngân sách", "muc_hien_tai": 1,
+         "muc_2008": 2, "muc_2009": 2, "muc_2010": 3, "ghi_chu": None},
+        {"stt": "2", "ten_thu_tuc": "Cấp mã số đơn vị có quan hệ với ngân sách", "linh_vuc": "Ngân sách",
+         "muc_hien_tai": 0, "muc_2008": 1, "muc_2009": 2, "muc_2010": 2, "ghi_chu": None},
+    ],
+}
 
-def computed_values(spec: FormSpec, values: dict[str, Any], projects: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the reader fills in for computed fields and the table's totals row."""
+
+def computed_values(spec: FormSpec, values: dict[str, Any], projects: list[dict[str, Any]],
+                    tables: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+    """What the reader fills in for computed fields and the tables' totals rows."""
     out = dict(values)
-    for _ in range(2):  # a computed field may use another computed field
+    for table in spec.other_tables:
+        for column_id, total_id in table.totals.items():
+            out[total_id] = float(sum(r.get(column_id) or 0 for r in (tables or {}).get(table.id, [])))
+    for _ in range(3):  # a computed field may use another computed field
         for f in spec.fields.values():
             if f.formula is not None:
                 result = f.formula.evaluate(out)
@@ -113,15 +152,21 @@ def computed_values(spec: FormSpec, values: dict[str, Any], projects: list[dict[
 def make_submission(spec: FormSpec, *, file: str = "STC_2007.xlsx", changes: dict[str, Any] | None = None,
                     projects: list[dict[str, Any]] | None = None, first_row: int | None = None,
                     project_changes: dict[int, dict[str, Any]] | None = None,
+                    table_changes: dict[str, dict[int, dict[str, Any]]] | None = None,
                     recompute: bool = True) -> Submission:
     """A readable return as the reader would produce it: the base values with ``changes`` applied, the
-    computed fields recomputed, cells from the layout, project rows from ``first_row`` down."""
+    computed fields recomputed, cells from the layout, project rows from ``first_row`` down, the other
+    tables' rows (BASE_TABLES, with ``table_changes``: table id → row index → column changes)."""
     values = {**BASE_VALUES, **(changes or {})}
     rows = copy.deepcopy(BASE_PROJECTS if projects is None else projects)
     for i, row_changes in (project_changes or {}).items():
         rows[i].update(row_changes)
+    tables = copy.deepcopy(BASE_TABLES)
+    for table_id, by_row in (table_changes or {}).items():
+        for i, row_changes in by_row.items():
+            tables[table_id][i].update(row_changes)
     if recompute:
-        values = computed_values(spec, values, rows)
+        values = computed_values(spec, values, rows, tables)
         for key, value in (changes or {}).items():  # a change to a computed field wins
             if spec.fields.get(key) is not None and spec.fields[key].formula is not None:
                 values[key] = value
@@ -135,6 +180,11 @@ def make_submission(spec: FormSpec, *, file: str = "STC_2007.xlsx", changes: dic
         projects=[ProjectRow(start + i, row) for i, row in enumerate(rows)],
         project_sheet=table.sheet,
         project_columns={cid: col_letter(col) for cid, col in table.columns.items()},
+        tables={t.id: TableRows(layout.tables[t.id].sheet,
+                                {cid: col_letter(col) for cid, col in layout.tables[t.id].columns.items()},
+                                [ProjectRow(layout.tables[t.id].first_row + i, row)
+                                 for i, row in enumerate(tables.get(t.id, []))])
+                for t in spec.other_tables},
     )
 
 
@@ -158,7 +208,7 @@ def test_return_frame_types_and_index(spec):
     assert frame["ngay_so_lieu"].dtype == schemas.DATE
     assert frame["ngay_so_lieu"].iloc[0] == pd.Timestamp(2007, 6, 30)
     assert frame["loai_don_vi"].dtype == object
-    assert frame["kh_trong_tam_2008"].isna().all()
+    assert frame["kh_nd_an_toan"].isna().all()
 
 
 def test_blank_and_untyped_values_become_missing(spec):

@@ -57,6 +57,7 @@ def write_expected(target: Path, code: str, sample: Any) -> None:
         "agency_code": code,
         "values": {k: to_json(v) for k, v in sample.values.items()},
         "projects": [{k: to_json(v) for k, v in p.items()} for p in sample.projects],
+        "tables": {t: [{k: to_json(v) for k, v in r.items()} for r in rows] for t, rows in sample.tables.items()},
     }
     text = json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     target.with_suffix(".json").write_text(text, encoding="utf-8")
@@ -87,7 +88,8 @@ def main() -> None:
             agency = registry.get(code)
             sample = sample_for(spec, agency)
             source = Path(tmp) / f"{prefix}-{code}.xlsx"
-            source.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
+            source.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
+                                              tables=sample.tables))
             target = HERE / f"{prefix}-{code}.{fmt}"
             shutil.copyfile(convert(source, fmt, Path(tmp) / fmt), target)
             write_expected(target, code, sample)
