@@ -410,16 +410,17 @@ def test_an_identical_copy_of_a_renamed_sheet_is_not_ambiguous(spec, registry, s
 
 
 def test_a_differing_copy_of_a_renamed_sheet_is_refused_and_nothing_taken_from_either(spec, registry, stc, stc_bytes):
-    sub = read_bytes(edited(stc_bytes, _kept_copy(spec, "KH 2008-2010", {"kh_kp_2008": 1.5})), spec, registry)
+    figure = "kh_dtpt_tinh_2008"  # an input (the year's total kh_kp_2008 is computed from the grid)
+    sub = read_bytes(edited(stc_bytes, _kept_copy(spec, "KH 2008-2010", {figure: 1.5})), spec, registry)
     ambiguous = only(sub, "LAYOUT_SHEET_AMBIGUOUS")
     assert ambiguous.severity is Severity.ERROR and ambiguous.context["expected"] == "Kế hoạch"
     assert {"KH 2008-2010", "Kế hoạch (bản sao)"} <= set(re.findall(r'"([^"]+)"', ambiguous.context["found"]))
-    assert sub.values["kh_kp_2008"] is None and "kh_kp_2008" in sub.bad_fields
+    assert sub.values[figure] is None and figure in sub.bad_fields
     assert "Kế hoạch (bản sao)" in ambiguous.message("vi") and "KH 2008-2010" in ambiguous.message("en")
 
 
 def test_the_sheet_of_the_forms_name_is_read_and_a_differing_copy_reported(spec, registry, stc, stc_bytes):
-    sub = read_bytes(edited(stc_bytes, _kept_copy(spec, None, {"kh_kp_2008": 1.5})), spec, registry)
+    sub = read_bytes(edited(stc_bytes, _kept_copy(spec, None, {"kh_dtpt_tinh_2008": 1.5})), spec, registry)
     assert only(sub, "LAYOUT_SHEET_COPY").context["others"] == '"Kế hoạch (bản sao)"'
     assert sub.values["kh_kp_2008"] == stc.values["kh_kp_2008"] and errors(sub) == []
 
