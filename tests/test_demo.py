@@ -36,7 +36,7 @@ def test_regression_demo_outputs_were_readable_by_their_owner_alone(umask, mode,
         "feedback": list((out / "feedback").glob("phan_hoi_*.xlsx")),
     }
     assert {k: len(v) for k, v in kinds.items()} == {"templates": 42, "returns": 42, "archive": 42, "ledger": 1,
-                                                     "summary": 1, "report": 1, "exports": 4, "feedback": 4}
+                                                     "summary": 1, "report": 1, "exports": 6, "feedback": 4}
     modes = {oct(path.stat().st_mode & 0o777) for paths in kinds.values() for path in paths}
     assert modes == {oct(mode)}
     every_file = [p for p in out.rglob("*") if p.is_file()]

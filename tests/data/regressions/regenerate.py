@@ -138,7 +138,8 @@ def main(names: list[str]) -> None:
             agency = registry.get(code)
             sample = sample_for(spec, agency)
             source = Path(tmp) / f"{code}.xlsx"
-            source.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
+            source.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
+                                              tables=sample.tables))
             args = {"sheet": SHEET, **args}
             for key in ("copy_cells", "original_cells"):
                 if isinstance(args.get(key), str):
