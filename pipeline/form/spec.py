@@ -483,7 +483,8 @@ class _Builder:
             if parts is not None and not (isinstance(parts, list) and parts and set(parts) <= row_ids):
                 raise SpecError(row_place, "'sum' must list ids of other rows of the same grid")
             common = {"vi": _text(row, "vi", row_place), "en": _text(row, "en", row_place), "sheet": sheet_id,
-                      "section": section_id, "unit": unit, "target_of": base, "kind": "grid"}
+                      "section": section_id, "unit": unit, "unit_en": self.unit_en(unit, row_place),
+                      "target_of": base, "kind": "grid"}
             for key in keys:
                 common_key = {**common, "vi": f"{common['vi']}, {column_vi.format(key).lower()}",
                               "en": f"{common['en']}, {key}"}

@@ -46,7 +46,8 @@ def main() -> None:
             edits.append([layout.table.sheet, layout.table.cell(layout.table.first_row, field_id), text])
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source.xlsx"
-        source.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
+        source.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
+                                          tables=sample.tables))
         subprocess.run(["/usr/bin/python3", str(HERE / "lo_edit.py"), str(source), str(HERE / FIXTURE),
                         json.dumps(edits)], check=True, timeout=300)
     print(f"{FIXTURE}: {(HERE / FIXTURE).stat().st_size} bytes; typed {edits}")

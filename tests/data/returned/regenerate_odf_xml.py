@@ -102,7 +102,8 @@ def main() -> None:
             for prefix, code, save, extension in fixtures:
                 agency = registry.get(code)
                 sample = sample_for(spec, agency)
-                data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects)
+                data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
+                                      tables=sample.tables)
                 if edited:
                     data = with_hidden_row_and_merged_input(data, spec)
                 source = Path(tmp) / f"{prefix}-{code}.xlsx"
