@@ -17,8 +17,11 @@ from summary_factory import fill_computed, full_ledger, make_return, record, sum
 
 from pipeline.cli import cli
 from pipeline.form.sample import write_samples
+from pipeline.report.bieu import all_bieu
 from pipeline.report.draft_report import (
+    ANNUAL_HEADING,
     CURRENT_STATE_PARTS,
+    DECREE_64_ITEMS,
     PLAN_PARTS,
     PROJECTS_HEADING,
     SECTIONS,
@@ -27,7 +30,7 @@ from pipeline.report.draft_report import (
     report_bytes,
     sentences,
 )
-from pipeline.report.frame import MOTTO, NATION
+from pipeline.report.frame import MOTTO, NATION, number_vi
 from pipeline.report.pdf import page_count, to_pdf
 from pipeline.run import Paths, consolidate, report_name
 
@@ -182,3 +185,57 @@ def test_libreoffice_converts_it_to_a4_pages(round_, tmp_path):
     source.write_bytes(data)
     pdf = to_pdf(source)
     assert pdf is not None and page_count(pdf) >= 5
+
+
+# --- what form 1.1 adds: the funding grid, the 2008 annual plan, the online services -------------------
+
+
+@pytest.fixture(scope="module")
+def sample_round(tmp_path_factory, spec, registry):
+    """A real consolidation of 12 sample returns (tables and all, as agencies fill them)."""
+    folder = tmp_path_factory.mktemp("round")
+    write_samples(spec, registry, folder / "inbox", count=12, seed=5)
+    (folder / "inbox" / "manifest.json").unlink()
+    paths = Paths(folder / "inbox", folder / "out", folder / "out" / "ledger.sqlite")
+    consolidate(paths, spec, registry)
+    from pipeline.record.ledger import Ledger
+    from pipeline.run import INDEX_COLUMNS, _summary_of
+
+    with Ledger(paths.db) as ledger:
+        summary = _summary_of(ledger, spec, registry, ledger.submissions(spec.round, INDEX_COLUMNS))
+    return summary, (paths.out / report_name(spec)).read_bytes()
+
+
+def test_bieu_03_is_the_form_s_funding_grid_by_year_source_and_kind(sample_round, spec):
+    s, _ = sample_round
+    grid = next(sec for sheet in spec.sheets for sec in sheet.sections if sec.grid)
+    part = all_bieu(s, spec)[2].parts[0]
+    assert [c.header for c in part.columns[2:2 + len(grid.grid_columns)]] == list(grid.grid_head_vi[1:])
+    assert len(part.lines) == len(grid.grid)
+    for (_style, values), base in zip(part.lines, grid.grid, strict=True):
+        ids = [f"{base}_{k}" for k in grid.grid_columns]
+        expected = [s.totals.at["__tinh__", i] for i in ids]
+        assert values[2:2 + len(ids)] == pytest.approx(expected)
+        assert values[2 + len(ids)] == pytest.approx(sum(expected))  # the 2008–2010 total
+        assert values[-1] == f"{s.coverage.at['__tinh__', ids[0]]}/41"
+    assert [style for style, _ in part.lines].count("subtotal") == 2  # investment, recurrent
+    assert part.lines[-1][0] == "total"
+
+
+def test_the_report_gathers_the_annual_plan_and_the_online_services(sample_round, spec):
+    s, data = sample_round
+    texts = body(data)
+    heading = texts.index(ANNUAL_HEADING)
+    plan = s.tables["kh_2008"]
+    assert texts[heading + 1].startswith(f"Các đơn vị lập kế hoạch năm 2008 gồm {len(plan)} nhiệm vụ, tổng kinh phí ")
+    tables = [t for t in docx.Document(io.BytesIO(data)).tables]
+    cells = [[c.text for c in row.cells] for t in tables for row in t.rows]
+    total = next(r for r in cells if r[1] == "TỔNG CỘNG" and r[2] == str(len(plan)))
+    assert total[3] == number_vi(plan["kinh_phi"].sum(), 1, fixed=True)
+    services = s.tables["dvc"]
+    assert any(t.startswith(f"Lộ trình cung cấp dịch vụ công trực tuyến ({services['agency'].nunique()} đơn vị lập "
+                            f"danh mục {len(services)} thủ tục)") for t in texts)
+    level_2 = next(r for r in cells if r[1] == "Mức 2")
+    assert level_2[2] == str(int((services["muc_hien_tai"] == 2).sum()))
+    for field_id in DECREE_64_ITEMS:
+        assert f"{spec.fields[field_id].vi}:" in texts, field_id
