@@ -81,6 +81,11 @@ def _indicators(run, code: str) -> dict[str, str]:
     return next(row for row in _csv(run["out"], "indicators.csv") if row["agency"] == code)
 
 
+def _a1(spec, field_id: str) -> str:
+    """Where the template puts a field (the messages name it)."""
+    return layout_for(spec).cells[field_id].a1
+
+
 def _issue(run, code: str, issue_code: str, field: str):
     found = [i for i in run["results"][code].issues if i.code == issue_code and i.field == field]
     assert len(found) == 1, [(i.code, i.field) for i in run["results"][code].issues]
@@ -90,15 +95,16 @@ def _issue(run, code: str, issue_code: str, field: str):
 # --- a formula without a calculated value ------------------------------------------------------------------
 
 
-def test_a_formula_in_a_narrative_is_kept_as_plain_text_with_a_warning(run):
+def test_a_formula_in_a_narrative_is_kept_as_plain_text_with_a_warning(run, spec):
     code = run["codes"]["formula"]
+    at = _a1(spec, "dg_ket_qua")
     found = _issue(run, code, "VALUE_FORMULA_TEXT", "dg_ket_qua")
     assert found.message("vi") == (
-        "Trang 'Hiện trạng', ô D79 (Kết quả đạt được): ô chứa công thức " + HYPERLINK + " nhưng không có giá trị "
+        f"Trang 'Hiện trạng', ô {at} (Kết quả đạt được): ô chứa công thức " + HYPERLINK + " nhưng không có giá trị "
         "đã tính; nội dung công thức được giữ nguyên dưới dạng văn bản (không phải công thức hay liên kết). Đề nghị "
         "đơn vị ghi trực tiếp nội dung vào ô, không dùng công thức.")
     assert found.message("en") == (
-        "Sheet 'Hiện trạng', cell D79 (Results achieved): the cell holds the formula " + HYPERLINK + " but no "
+        f"Sheet 'Hiện trạng', cell {at} (Results achieved): the cell holds the formula " + HYPERLINK + " but no "
         "calculated value; the formula's text was kept as plain text (never as a formula or a link). Please type "
         "the text itself into the cell, not a formula.")
     assert not any(i.code == "RULE_REQUIRED" and i.field == "dg_ket_qua" for i in run["results"][code].issues)
@@ -119,7 +125,7 @@ def test_a_formula_in_a_count_is_an_error_that_says_what_it_is(run):
     assert run["results"][code].status == "rejected"
 
 
-def test_the_formula_is_text_in_the_summary_and_the_feedback(run):
+def test_the_formula_is_text_in_the_summary_and_the_feedback(run, spec):
     """Never a formula or a link in any output: the summary's narratives sheet and the agency's feedback."""
     out, code = run["out"], run["codes"]["formula"]
     summary = openpyxl.load_workbook(next(out.glob("tong_hop_*.xlsx")))
@@ -127,7 +133,7 @@ def test_the_formula_is_text_in_the_summary_and_the_feedback(run):
     assert texts and all(c.data_type == "s" for c in texts)
     assert not any(ws._hyperlinks for ws in summary.worksheets)
     feedback = next((out / "feedback").glob(f"phan_hoi_{code}_*.xlsx"))
-    cell = openpyxl.load_workbook(feedback)["Hiện trạng"]["D79"]
+    cell = openpyxl.load_workbook(feedback)["Hiện trạng"][_a1(spec, "dg_ket_qua")]
     assert (cell.value, cell.data_type, cell.hyperlink) == (HYPERLINK, "s", None)
     with zipfile.ZipFile(feedback) as book:
         sheets = [book.read(n) for n in book.namelist() if n.startswith("xl/worksheets/")]
@@ -137,25 +143,27 @@ def test_the_formula_is_text_in_the_summary_and_the_feedback(run):
 # --- the advice of a required field ------------------------------------------------------------------------
 
 
-def test_a_required_narrative_is_not_told_to_enter_0(run):
+def test_a_required_narrative_is_not_told_to_enter_0(run, spec):
     code = run["codes"]["required"]
+    at = _a1(spec, "dg_kho_khan")
     found = _issue(run, code, "RULE_REQUIRED", "dg_kho_khan")
-    assert found.message("vi") == ("Trang 'Hiện trạng', ô D81 (Khó khăn, vướng mắc): chưa điền. Đây là chỉ tiêu bắt "
+    assert found.message("vi") == (f"Trang 'Hiện trạng', ô {at} (Khó khăn, vướng mắc): chưa điền. Đây là chỉ tiêu bắt "
                                    "buộc: đề nghị đơn vị ghi nội dung vào ô này.")
-    assert found.message("en") == ("Sheet 'Hiện trạng', cell D81 (Difficulties): is empty. This item is required: "
+    assert found.message("en") == (f"Sheet 'Hiện trạng', cell {at} (Difficulties): is empty. This item is required: "
                                    "please write it in this cell.")
     assert run["results"][code].status == "rejected"
     assert code not in {row["agency"] for row in _csv(run["out"], "indicators.csv")}  # nothing of it is counted
 
 
-def test_a_narrative_lost_to_merged_cells_gets_the_same_right_advice(run):
+def test_a_narrative_lost_to_merged_cells_gets_the_same_right_advice(run, spec):
     code = run["codes"]["required"]
+    row = layout_for(spec).cells["dg_ton_tai"].row
     found = _issue(run, code, "RULE_REQUIRED", "dg_ton_tai")
     assert found.message("vi").endswith(": chưa điền. Đây là chỉ tiêu bắt buộc: đề nghị đơn vị ghi nội dung vào ô này.")
     assert found.message("en").endswith(": is empty. This item is required: please write it in this cell.")
     merged = [i for i in run["results"][code].issues if i.code == "LAYOUT_MERGED"]
     assert [i.message("en") for i in merged] == [
-        "Sheet 'Hiện trạng', cell C80: Cells C80:D80 were merged; only the first cell's value was read. "
+        f"Sheet 'Hiện trạng', cell C{row}: Cells C{row}:D{row} were merged; only the first cell's value was read. "
         "Please unmerge them."]
     assert "ghi 0" not in " ".join(i.message("vi") for i in run["results"][code].issues)
 
@@ -163,7 +171,7 @@ def test_a_narrative_lost_to_merged_cells_gets_the_same_right_advice(run):
 # --- "2.003" and the numbers in messages ------------------------------------------------------------------
 
 
-def test_dot_grouped_numbers_typed_in_libreoffice_are_read_the_vietnamese_way(run):
+def test_dot_grouped_numbers_typed_in_libreoffice_are_read_the_vietnamese_way(run, spec):
     """en-US Calc stored 2.003 and 2.008: they are 2003 and 2008, each with a warning showing what was typed."""
     assert run["results"]["STC"].status == "accepted_with_warnings"
     row = _indicators(run, "STC")
@@ -180,7 +188,7 @@ def test_dot_grouped_numbers_typed_in_libreoffice_are_read_the_vietnamese_way(ru
         "thousands separator of Vietnamese usage, as in 1.500 for fifteen hundred). If that is wrong, please "
         "re-enter the number without separators.")
     start = _issue(run, "STC", "VALUE_GROUPED_THOUSANDS", "nam_bat_dau")
-    assert (start.sheet, start.cell) == ("Dự án", "I7") and '"2.008", read as 2008 ' in start.message("en")
+    assert (start.sheet, start.cell) == ("Dự án", layout_for(spec).table.cell(7, "nam_bat_dau")) and '"2.008", read as 2008 ' in start.message("en")
 
 
 def test_a_year_typed_as_text_with_a_dot_is_read_as_the_year(run):

@@ -52,7 +52,8 @@ def round_(tmp_path_factory, spec, registry):
         sample = make_sample(spec, agency, random.Random(n))
         sample.values.update(changes)
         path = paths.inbox / name
-        path.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects))
+        path.write_bytes(build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
+                                        cell_text=sample.cell_text, tables=sample.tables))
         moment = (T0 + dt.timedelta(hours=hours)).timestamp()
         os.utime(path, (moment, moment))
     report = consolidate(paths, spec, registry)
