@@ -65,6 +65,16 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def round_folders(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--inbox, --out and --db: the folders of a round, for the commands that take in and record returns."""
+    command = click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+                           help="Ledger file (default: <out>/ledger.sqlite).")(command)
+    command = click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS),
+                           show_default=True)(command)
+    return click.option("--inbox", "inbox_dir", type=click.Path(file_okay=False), default="inbox",
+                        show_default=True)(command)
+
+
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -269,10 +279,7 @@ def _check_feedback(verdicts: list, s: Settings, folder: Path) -> dict[str, str]
 
 
 @cli.command()
-@click.option("--inbox", "inbox_dir", type=click.Path(file_okay=False), default="inbox", show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS), show_default=True)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Ledger file (default: <out>/ledger.sqlite).")
+@round_folders
 @click.option("--dry-run", is_flag=True, help="Check and report, record and write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole run as JSON.")
 @common_options
@@ -562,10 +569,7 @@ def _totals_text(state: Any, lang: str) -> str:
 
 
 @cli.command()
-@click.option("--inbox", "inbox_dir", type=click.Path(file_okay=False), default="inbox", show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS), show_default=True)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
-              help="Ledger file (default: <out>/ledger.sqlite).")
+@round_folders
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to serve on; any other than this PC's own needs the staff password.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
