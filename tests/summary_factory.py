@@ -86,7 +86,7 @@ def _value(spec: FormSpec, f: Any, agency: Agency, rng: random.Random) -> Any:
     if f.type == "text":
         return sentence(rng, rng.randint(8, 30))
     if f.type == "phone":
-        return f"039.38{rng.randint(10000, 99999)}"
+        return f"039.8{rng.randint(10000, 99999)}"  # 2007: a 6-digit local number
     if f.type == "email":
         return f"cntt.{agency.code.lower()}@hatinh.gov.vn"
     if f.type == "url":

@@ -105,7 +105,7 @@ def test_the_summary_sheet_reads_back_as_the_same_list(round_, spec):
     table = [r for r in book["Lỗi và cảnh báo"].iter_rows(values_only=True) if isinstance(r[0], int)]
     status = {"accepted": "hợp lệ", "accepted_with_warnings": "hợp lệ có cảnh báo", "rejected": "bị từ chối"}
     severity = {"error": "lỗi", "warning": "cảnh báo", "info": "thông tin"}
-    names = {"STC": "Sở Tài chính", "SNV": "Sở Nội vụ", "SKHDT": "Sở Kế hoạch và Đầu tư", "SGTVT": "Sở Giao thông Vận tải",
+    names = {"STC": "Sở Tài chính", "SNV": "Sở Nội vụ", "SKHDT": "Sở Kế hoạch và Đầu tư", "SGTVT": "Sở Giao thông vận tải",
              "SXD": "Sở Xây dựng", "SYT": "Sở Y tế"}
     expected = [(n, names[e["agency"]], e["file"], status[e["status"]], "Có" if e["counted"] == "True" else "Không",
                  severity[e["severity"]], e["sheet"] or None, e["cell"] or None, e["message_vi"])
@@ -182,4 +182,4 @@ def test_missing_json_carries_each_reminder_and_its_issues(round_):
     assert len(by_code) == 37 and {"STC", "SNV", "SKHDT", "SGTVT"}.isdisjoint(by_code)
     assert by_code["SYT"]["issues"] == [i.to_dict() for i in issues["syt.xlsx"]]
     assert by_code["SXD"]["issues"] == [i.to_dict() for i in issues["sxd gui lai.xlsx"]]
-    assert by_code["H-KYANH"]["issues"] == [] and by_code["H-KYANH"]["reminder"].startswith("Kính gửi: Huyện Kỳ Anh")
+    assert by_code["H-KYANH"]["issues"] == [] and by_code["H-KYANH"]["reminder"].startswith("Kính gửi: UBND huyện Kỳ Anh")

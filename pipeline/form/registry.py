@@ -4,11 +4,27 @@
 official name, the code and every alias, accent- and case-insensitively after NFC and legacy-font
 conversion (`normalize_key`), so "UBND TX Hà Tĩnh", "Thị xã Hà Tĩnh" and "Hµ TÜnh"-style TCVN3 text all
 resolve to TP-HATINH.
+
+Columns. Required: code, name_vi, name_en, group, group_vi, group_en, loai_don_vi, aliases (names separated by
+"|"; an old name stays here when an agency is renamed, so returns written under it still match). Optional (a
+province's registry without them still loads, with the column's empty value for every agency):
+
+- ``phone``, ``email`` — the agency office's contacts, for reminders (a return's own contact fields come first).
+  Phones are written as in 2007: area code and local number, "039.855544".
+- ``valid_from``, ``valid_to`` — the first and last day the agency exists as a reporting body (empty: since
+  before any round / still exists), written yyyy-mm-dd or dd/mm/yyyy. ``successor`` — the code of the agency
+  that takes over its reporting after ``valid_to`` (the 2008 reorganisation: Sở Bưu chính, Viễn thông →
+  Sở Thông tin và Truyền thông). A successor must be a code of the same registry, needs a ``valid_to``, and
+  successors never lead back to the agency itself.
+- ``size_class`` — the agency's size, for believable samples: S, M or L, the staff of the reporting scope
+  (a sở's office, or a UBND huyện's office and specialised departments) falling in :data:`STAFF_BANDS`:
+  S 20–45, M 45–90, L 90–200 people. Empty means unknown (a sample then uses the type's whole range).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections import Counter
@@ -24,6 +40,13 @@ COLUMNS = ("code", "name_vi", "name_en", "group", "group_vi", "group_en", "loai_
 # Optional: the agency office's phone and e-mail, for reminders to agencies that have not reported (a registry
 # without them still loads; the contact fields of an agency's own return are used first).
 CONTACT_COLUMNS = ("phone", "email")
+# Optional: when the agency exists as a reporting body and who takes over after it (see the module docstring).
+LIFETIME_COLUMNS = ("valid_from", "valid_to", "successor")
+# Optional: the agency's size class, and the staff band (inclusive, people) each class stands for.
+SIZE_COLUMN = "size_class"
+STAFF_BANDS: dict[str, tuple[int, int]] = {"S": (20, 45), "M": (45, 90), "L": (90, 200)}
+OPTIONAL_COLUMNS = (*CONTACT_COLUMNS, *LIFETIME_COLUMNS, SIZE_COLUMN)
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
 # Prefixes agencies put before their own names in free text: "UBND huyện Can Lộc" → "huyện Can Lộc".
 _PREFIXES = ("uy ban nhan dan ", "ubnd ")
@@ -45,9 +68,22 @@ class Agency:
     aliases: tuple[str, ...]
     phone: str = ""
     email: str = ""
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    successor: str = ""
+    size_class: str = ""
 
     def name(self, lang: str = "vi") -> str:
         return self.name_vi if lang == "vi" else self.name_en
+
+    def exists_on(self, day: dt.date) -> bool:
+        """Whether the agency is a reporting body on `day` (between valid_from and valid_to, both included)."""
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+    @property
+    def staff_band(self) -> tuple[int, int] | None:
+        """(fewest, most) staff of the agency's size class, or None when the class is unknown."""
+        return STAFF_BANDS.get(self.size_class)
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +113,16 @@ class Registry:
 
     def get(self, code: str | None) -> Agency | None:
         return self.by_code.get((code or "").strip().upper())
+
+    def reporting_body(self, code: str, day: dt.date) -> Agency | None:
+        """The agency that reports for `code` on `day`: the agency itself while it exists, else the first of its
+        successors that exists then; None for an unknown code, a day before the agency existed, or a day after
+        it ended with no successor existing then."""
+        agency = self.get(code)
+        while agency is not None and not agency.exists_on(day):
+            ended = agency.valid_to is not None and day > agency.valid_to
+            agency = self.by_code.get(agency.successor) if ended and agency.successor else None
+        return agency
 
     def resolve(self, text: str | None) -> str | None:
         """The agency code a code, name or alias stands for, or None."""
@@ -147,6 +193,7 @@ def parse_registry(text: str, source: str = "registry") -> Registry:
     if missing:
         raise RegistryError(f"{source}: missing columns {sorted(missing)}; expected {', '.join(COLUMNS)}")
     agencies = []
+    successors: dict[str, tuple[str, int]] = {}
     for line, row in enumerate(reader, start=2):
         code = (row["code"] or "").strip()
         if not CODE_PATTERN.match(code):
@@ -154,13 +201,60 @@ def parse_registry(text: str, source: str = "registry") -> Registry:
         if not (row["name_vi"] or "").strip() or not (row["group"] or "").strip():
             raise RegistryError(f"{source} line {line}: name_vi and group are required")
         aliases = tuple(a.strip() for a in (row["aliases"] or "").split("|") if a.strip())
+        optional = {column: (row.get(column) or "").strip() for column in OPTIONAL_COLUMNS}
+        valid_from = _date(optional["valid_from"], "valid_from", source, line)
+        valid_to = _date(optional["valid_to"], "valid_to", source, line)
+        if valid_from and valid_to and valid_to < valid_from:
+            raise RegistryError(f"{source} line {line}: valid_to {valid_to:%d/%m/%Y} is before valid_from "
+                                f"{valid_from:%d/%m/%Y}")
+        successor = optional["successor"].upper()
+        if successor:
+            if successor == code:
+                raise RegistryError(f"{source} line {line}: {code} cannot be its own successor")
+            if valid_to is None:
+                raise RegistryError(f"{source} line {line}: successor {successor} needs the valid_to date on "
+                                    f"which {code} ends")
+            successors[code] = (successor, line)
+        size_class = optional["size_class"].upper()
+        if size_class and size_class not in STAFF_BANDS:
+            raise RegistryError(f"{source} line {line}: size_class {optional['size_class']!r} must be one of "
+                                f"{', '.join(STAFF_BANDS)} or empty")
         agencies.append(Agency(code, row["name_vi"].strip(), (row["name_en"] or "").strip(), row["group"].strip(),
                                (row["group_vi"] or row["group"]).strip(), (row["group_en"] or row["group"]).strip(),
-                               (row["loai_don_vi"] or "").strip(), aliases, phone=(row.get("phone") or "").strip(),
-                               email=(row.get("email") or "").strip()))
+                               (row["loai_don_vi"] or "").strip(), aliases, phone=optional["phone"],
+                               email=optional["email"], valid_from=valid_from, valid_to=valid_to,
+                               successor=successor, size_class=size_class))
     duplicates = sorted(code for code, n in Counter(a.code for a in agencies).items() if n > 1)
     if duplicates:
         raise RegistryError(f"{source}: duplicate codes {duplicates}")
     if not agencies:
         raise RegistryError(f"{source}: no agencies")
+    _check_successors(successors, {a.code for a in agencies}, source)
     return Registry(tuple(agencies), source)
+
+
+def _date(text: str, column: str, source: str, line: int) -> dt.date | None:
+    if not text:
+        return None
+    for fmt in _DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise RegistryError(f"{source} line {line}: {column} {text!r} is not a date (yyyy-mm-dd or dd/mm/yyyy)")
+
+
+def _check_successors(successors: dict[str, tuple[str, int]], codes: set[str], source: str) -> None:
+    """Every successor is a known code, and following successors never comes back to where it started."""
+    for code, (successor, line) in successors.items():
+        if successor not in codes:
+            raise RegistryError(f"{source} line {line}: successor {successor} of {code} is not a code of the "
+                                f"registry")
+    for start in successors:
+        seen, code = {start}, successors[start][0]
+        while code in successors:
+            if code in seen:
+                raise RegistryError(f"{source} line {successors[start][1]}: the successors of {start} lead back "
+                                    f"to {code}")
+            seen.add(code)
+            code = successors[code][0]

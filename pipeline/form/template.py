@@ -80,7 +80,7 @@ WORKBOOK_OPTIONS = {
 }
 
 # Number formats by value type. Percentages are 0–100 numbers, not Excel percent (the "%" is in the unit
-# column); text-like inputs are "@" so a phone number such as 039.3855123 stays text. Narrative ("text")
+# column); text-like inputs are "@" so a phone number such as 039.855123 stays text. Narrative ("text")
 # cells stay General: Excel shows "####" for a Text-formatted cell holding more than 255 characters.
 NUM_FORMATS = {
     "int": "#,##0", "dec": "#,##0.00", "money": "#,##0.0", "pct": "0.0", "ratio": "0.00", "year": "0",

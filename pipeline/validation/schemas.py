@@ -64,8 +64,8 @@ FLOAT, DATE, OBJECT = "float64", "datetime64[s]", "object"  # dates to the secon
 # What a phone, e-mail or URL must look like: part of the type, not of any one field, so it lives here
 # (the spec can add a stricter `pattern` per field). Texts fill RULE_PATTERN's {what}.
 TYPE_FORMATS: dict[str, tuple[str, str]] = {
-    "phone": ("số điện thoại (8–11 chữ số, gồm mã vùng, ví dụ 039.3855123)",
-              "phone number (8–11 digits with the area code, e.g. 039.3855123)"),
+    "phone": ("số điện thoại (8–11 chữ số, gồm mã vùng, ví dụ 039.855123)",
+              "phone number (8–11 digits with the area code, e.g. 039.855123)"),
     "email": ("địa chỉ thư điện tử (ví dụ cntt@hatinh.gov.vn)", "e-mail address (e.g. cntt@hatinh.gov.vn)"),
     "url": ("địa chỉ trang web (ví dụ www.hatinh.gov.vn)", "web address (e.g. www.hatinh.gov.vn)"),
 }

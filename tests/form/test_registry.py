@@ -3,11 +3,12 @@ name and aliases whatever the accents, case or legacy font."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
-from pipeline.form.registry import RegistryError, parse_registry
+from pipeline.form.registry import STAFF_BANDS, RegistryError, parse_registry
 from pipeline.normalize import unicode_to_tcvn3
 
 
@@ -16,6 +17,25 @@ def test_hatinh_registry_has_both_groups(registry):
     assert groups.count("so") == 29
     assert groups.count("huyen") == 12
     assert registry.get("sbcvt").name_vi == "Sở Bưu chính, Viễn thông"
+
+
+def test_district_reporting_bodies_are_their_peoples_committees(registry):
+    """A district reports as its People's Committee ("UBND huyện Nghi Xuân"), under the name of 2007: Hà Tĩnh
+    has been a thành phố since NĐ 89/2007 (28/5/2007); the old names stay aliases so old returns still match."""
+    names = {a.code: a.name_vi for a in registry.agencies if a.group == "huyen"}
+    assert names["H-NGHIXUAN"] == "UBND huyện Nghi Xuân"
+    assert names["TP-HATINH"] == "UBND thành phố Hà Tĩnh"
+    assert names["TX-HONGLINH"] == "UBND thị xã Hồng Lĩnh"
+    assert all(name.startswith(("UBND huyện ", "UBND thị xã ", "UBND thành phố ")) for name in names.values())
+    for old, code in [("Huyện Nghi Xuân", "H-NGHIXUAN"), ("UBND thị xã Hà Tĩnh", "TP-HATINH"),
+                      ("Thị xã Hồng Lĩnh", "TX-HONGLINH"), ("Huyện Lộc Hà", "H-LOCHA")]:
+        assert registry.resolve(old) == code
+
+
+def test_department_names_are_capitalised_officially(registry):
+    """Only the first word of a field is capitalised ("Sở Giao thông vận tải"); the old spelling still matches."""
+    assert registry.get("SGTVT").name_vi == "Sở Giao thông vận tải"
+    assert registry.resolve("Sở Giao thông Vận tải") == "SGTVT"
 
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -100,9 +120,10 @@ def test_code_in_file_name_with_a_national_registry():
 
 
 def test_office_contacts_every_hatinh_agency(registry):
-    """Phone in the 2007 style (area code 039, a 7-digit local number in full) and an official address."""
+    """Phone as written in 2007 (area code 039, a 6-digit local number: 039.855544, before the 2008 change to
+    7 digits) and an official address."""
     for agency in registry.agencies:
-        assert re.fullmatch(r"039\.3\d{6}", agency.phone), agency
+        assert re.fullmatch(r"039\.\d{6}", agency.phone), agency
         assert re.fullmatch(r"[a-z0-9.]+@hatinh\.gov\.vn", agency.email), agency
     assert len({a.phone for a in registry.agencies}) == len(registry.agencies)
 
@@ -113,3 +134,52 @@ def test_contact_columns_are_optional():
     assert (plain.agencies[0].phone, plain.agencies[0].email) == ("", "")
     full = parse_registry(header + ",phone,email\nSTC,Sở Tài chính,,so,,,,, 039.3855174 ,stc@hatinh.gov.vn\n")
     assert (full.agencies[0].phone, full.agencies[0].email) == ("039.3855174", "stc@hatinh.gov.vn")
+
+
+HEADER = "code,name_vi,name_en,group,group_vi,group_en,loai_don_vi,aliases"
+
+
+def test_lifetime_and_size_columns_are_optional():
+    plain = parse_registry(HEADER + "\nSTC,Sở Tài chính,,so,,,,\n").agencies[0]
+    assert (plain.valid_from, plain.valid_to, plain.successor, plain.size_class) == (None, None, "", "")
+    assert plain.staff_band is None
+    assert plain.exists_on(dt.date(1990, 1, 1)) and plain.exists_on(dt.date(2030, 1, 1))
+
+
+def test_the_hatinh_registry_records_sizes_and_foundings(registry):
+    assert all(a.size_class in STAFF_BANDS for a in registry.agencies)
+    assert registry.get("SGDDT").staff_band == STAFF_BANDS["L"] and registry.get("SBCVT").size_class == "S"
+    locha = registry.get("H-LOCHA")  # carved out of Can Lộc and Thạch Hà by NĐ 20/2007
+    assert locha.valid_from == dt.date(2007, 2, 7)
+    assert not locha.exists_on(dt.date(2006, 12, 31)) and locha.exists_on(dt.date(2007, 10, 15))
+    assert all(a.valid_to is None and not a.successor for a in registry.agencies)  # 2008 is recorded later
+
+
+def test_a_reorganisation_is_recorded_with_dates_and_a_successor():
+    registry = parse_registry(HEADER + ",valid_from,valid_to,successor,size_class\n"
+                              "SBCVT,\"Sở Bưu chính, Viễn thông\",,so,,,,,12/08/2004,31/03/2008,STTTT,S\n"
+                              "STTTT,Sở Thông tin và Truyền thông,,so,,,,,2008-04-01,,,m\n")
+    old, new = registry.agencies
+    assert (old.valid_from, old.valid_to, old.successor) == (dt.date(2004, 8, 12), dt.date(2008, 3, 31), "STTTT")
+    assert (new.valid_from, new.size_class, new.staff_band) == (dt.date(2008, 4, 1), "M", STAFF_BANDS["M"])
+    assert registry.reporting_body("SBCVT", dt.date(2007, 10, 15)) is old
+    assert registry.reporting_body("sbcvt", dt.date(2008, 10, 15)) is new
+    assert registry.reporting_body("STTTT", dt.date(2007, 10, 15)) is None  # not yet founded: not SBCVT either
+    assert registry.reporting_body("SBCVT", dt.date(2000, 1, 1)) is None
+    assert registry.reporting_body("XYZ", dt.date(2007, 10, 15)) is None
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("STC,Sở Tài chính,,so,,,,,2007-13-01,,,", r"line 2: valid_from '2007-13-01' is not a date"),
+    ("STC,Sở Tài chính,,so,,,,,,1/4/08,,", r"line 2: valid_to '1/4/08' is not a date"),
+    ("STC,Sở Tài chính,,so,,,,,2008-01-01,2007-12-31,,", r"line 2: valid_to 31/12/2007 is before valid_from"),
+    ("STC,Sở Tài chính,,so,,,,,,2008-03-31,SXX,", r"line 2: successor SXX of STC is not a code"),
+    ("STC,Sở Tài chính,,so,,,,,,2008-03-31,STC,", r"line 2: STC cannot be its own successor"),
+    ("STC,Sở Tài chính,,so,,,,,,,SNV,\nSNV,Sở Nội vụ,,so,,,,,,,,", r"line 2: successor SNV needs the valid_to"),
+    ("STC,Sở Tài chính,,so,,,,,,2008-03-31,SNV,\nSNV,Sở Nội vụ,,so,,,,,,2009-01-01,STC,",
+     r"line 2: the successors of STC lead back to STC"),
+    ("STC,Sở Tài chính,,so,,,,,,,,XL", r"line 2: size_class 'XL' must be one of S, M, L"),
+])
+def test_lifetime_and_size_mistakes_are_reported_with_line(rows, message):
+    with pytest.raises(RegistryError, match=message):
+        parse_registry(HEADER + ",valid_from,valid_to,successor,size_class\n" + rows + "\n")

@@ -118,7 +118,7 @@ def test_figures_carry_their_coverage_and_vietnamese_numbers(round_):
     shown = f"{staff:,}".replace(",", ".")
     assert f"Tổng số cán bộ, công chức, viên chức: {shown} người (39/41 đơn vị báo cáo)" in text
     assert "Sở đã nhận được báo cáo của 40/41 cơ quan, đơn vị, trong đó 39 báo cáo hợp lệ được tổng hợp." in text
-    assert "Chưa gửi báo cáo (1 đơn vị): Huyện Kỳ Anh." in text
+    assert "Chưa gửi báo cáo (1 đơn vị): UBND huyện Kỳ Anh." in text
     assert not re.search(r"\d,\d{3}\.\d", text)  # no 1,234.5
     assert re.search(r"\d\.\d{3},\d triệu đồng", text)  # 1.234,5 triệu đồng
 

@@ -43,7 +43,7 @@ def test_everyone_to_chase_and_no_one_else(ledger, spec, registry):
 def test_a_missing_agency_is_asked_for_its_return_by_the_deadline(ledger, spec, registry):
     text = reminders(ledger, spec, registry)["H-KYANH"].text
     agency = registry.get("H-KYANH")
-    assert text.splitlines()[:2] == ["Kính gửi: Huyện Kỳ Anh", f"Văn phòng đơn vị: điện thoại {agency.phone}; "
+    assert text.splitlines()[:2] == ["Kính gửi: UBND huyện Kỳ Anh", f"Văn phòng đơn vị: điện thoại {agency.phone}; "
                                      f"thư điện tử {agency.email} (theo danh mục đơn vị)"]
     assert ("Đến ngày 27/09/2007, Sở Bưu chính, Viễn thông Hà Tĩnh chưa nhận được báo cáo của đơn vị theo biểu "
             "BM-UDCNTT-2007") in text
@@ -85,6 +85,6 @@ def test_no_contact_anywhere_says_so(ledger, spec, registry):
     from pipeline.form.registry import parse_registry
 
     bare = parse_registry("code,name_vi,name_en,group,group_vi,group_en,loai_don_vi,aliases\n"
-                          "H-KYANH,Huyện Kỳ Anh,Ky Anh District,huyen,,,UBND_HUYEN,\n")
+                          "H-KYANH,UBND huyện Kỳ Anh,Ky Anh District,huyen,,,UBND_HUYEN,\n")
     text = reminders(ledger, spec, bare)["H-KYANH"].text
     assert "Chưa có số điện thoại, thư điện tử của đơn vị" in text

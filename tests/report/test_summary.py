@@ -102,7 +102,7 @@ def test_group_subtotals_and_agency_rows(round_, registry):
         assert subtotal[pcs] == pytest.approx(s.totals.at[group, C.PCS])
     stc = find_row(ws, "Sở Tài chính")
     assert stc[pcs] == s.values.at["STC", C.PCS]
-    missing = find_row(ws, "Huyện Kỳ Anh")
+    missing = find_row(ws, "UBND huyện Kỳ Anh")
     assert missing[2] == "chưa nộp" and missing[pcs] is None
     assert find_row(ws, "Sở Y tế")[2] == "bị từ chối"
 

@@ -29,7 +29,7 @@ BASE_VALUES: dict[str, Any] = {
     # A. Thông tin chung
     "ma_don_vi": "STC", "ten_don_vi": "Sở Tài chính", "loai_don_vi": "SO_BAN_NGANH",
     "pham_vi_so_lieu": "CO_QUAN", "ngay_so_lieu": dt.date(2007, 6, 30), "ngay_lap": dt.date(2007, 9, 20),
-    "so_hieu_van_ban": "125/STC-VP", "nguoi_lap": "Nguyễn Văn An", "dien_thoai": "039.3855123",
+    "so_hieu_van_ban": "125/STC-VP", "nguoi_lap": "Nguyễn Văn An", "dien_thoai": "039.855123",
     "email_lien_he": "cntt@stc.hatinh.gov.vn", "lanh_dao_phu_trach_cntt": "Trần Văn Bình",
     "co_ban_chi_dao_cntt": True, "co_ke_hoach_cntt_duoc_duyet": False,
     # B. Hạ tầng
