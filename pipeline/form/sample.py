@@ -1,10 +1,16 @@
 """Plausible filled returns for tests and demos, with optional injected mistakes that the validator must find.
 
-A clean sample looks like a 2007 Hà Tĩnh agency's return (domain brief §2.3): a sở office of 20–120 staff
-or a district People's Committee of 50–200, 0.3–1 PC per person, ADSL at 512–8192 kbps, online services at
-levels 1–2, a few IT staff, spending of 20–1,500 triệu đồng whose sources add up exactly, narratives in
-Vietnamese, rising targets and 0–8 projects whose allocations fit the plan. It satisfies every rule, range,
-required field and choice list of the spec; :func:`audit` checks that (and the tests run it over many seeds).
+A clean sample looks like the return of one particular Hà Tĩnh agency in 2007, drawn through its
+:class:`~pipeline.form.plausible.Profile` (size class, creation date, whether it is the focal Sở Bưu chính,
+Viễn thông): staff within its size class's band, 0.3–1 PC per person, ADSL at 512–8192 kbps, official e-mail
+and a website only in a few agencies (none launched before the agency existed), a few IT staff (more at the
+focal department), IT spending mostly 50–400 triệu đồng a year with no year before the agency existed, a
+2008 plan mostly above the 2007 spending, projects and online services named after the agency's sector, a
+funding grid (year × source × kind) that is the sum of the projects' allocations and the recurrent tasks,
+the 2008 annual plan's tasks adding up to its 2008 column source by source, and commune IT for districts
+only. It satisfies every rule, range, required field and choice list of the spec; :func:`audit` checks that
+(and the tests run it over many seeds). A required field the generator does not know (a field added to the
+spec) is filled by :func:`pipeline.form.plausible.draw`, from the spec alone.
 
 A sample with mistakes records each one as a :class:`Mistake`: the field, the sheet and cell it shows at,
 and the issue code the validator must raise there. Every mistake is verified with :func:`audit` when it is
@@ -31,6 +37,7 @@ from typing import Any
 
 from pipeline.atomic import write_atomic
 from pipeline.form.layout import layout_for
+from pipeline.form.plausible import Profile, draw, slug
 from pipeline.form.registry import Agency, Registry
 from pipeline.form.spec import NUMERIC_TYPES, Field, FormSpec, Rule
 from pipeline.form.template import (
@@ -288,7 +295,7 @@ _PROJECTS = (
     ("Triển khai thư điện tử công vụ cho cán bộ, công chức", "CHI_DAO_DIEU_HANH", "NHIEM_VU_THUONG_XUYEN",
      "Cán bộ, công chức dùng thư điện tử @hatinh.gov.vn trong công việc.",
      "Cấp hộp thư, ban hành quy chế sử dụng, hướng dẫn cán bộ."),
-    ("Xây dựng cơ sở dữ liệu chuyên ngành", "CHI_DAO_DIEU_HANH", "DU_AN_DAU_TU",
+    ("Xây dựng {database}", "CHI_DAO_DIEU_HANH", "DU_AN_DAU_TU",
      "Quản lý thống nhất số liệu chuyên ngành, phục vụ chỉ đạo, điều hành.",
      "Khảo sát, thiết kế cơ sở dữ liệu, nhập dữ liệu và khai thác trên mạng."),
     ("Nâng cấp trang thông tin điện tử", "PHUC_VU_DAN_DN", "DU_AN_DAU_TU",
@@ -306,10 +313,107 @@ _PROJECTS = (
     ("Đào tạo quản trị mạng cho cán bộ chuyên trách CNTT", "NHAN_LUC", "NHIEM_VU_THUONG_XUYEN",
      "Có cán bộ đủ năng lực quản trị mạng LAN và máy chủ.",
      "Cử cán bộ tham gia khóa đào tạo quản trị mạng, an toàn thông tin."),
-    ("Mua bản quyền phần mềm diệt virus", "KHAC", "THUE_DICH_VU",
+    # Licences are bought (a recurrent task, kinh phí sự nghiệp), not rented.
+    ("Mua bản quyền phần mềm diệt virus", "AN_TOAN_THONG_TIN", "NHIEM_VU_THUONG_XUYEN",
      "Bảo vệ máy tính của cơ quan trước virus và mã độc.",
      "Mua bản quyền phần mềm diệt virus hằng năm cho toàn bộ máy tính."),
+    ("Trang bị tường lửa và giải pháp an toàn thông tin cho mạng nội bộ", "AN_TOAN_THONG_TIN", "DU_AN_DAU_TU",
+     "Bảo đảm an toàn, an ninh thông tin cho mạng nội bộ và dữ liệu của cơ quan.",
+     "Lắp đặt tường lửa, phần mềm phòng chống mã độc, ban hành quy định an toàn thông tin."),
 )
+_INVESTMENT_SHARE = (0.8, 4.0)  # an investment project's cost, in years of the agency's IT spending
+_RECURRENT_SHARE = (0.15, 0.8)  # a recurrent task's or a rental's cost, likewise
+
+# What an agency of each sector computerises and which of its procedures it puts online first (2007):
+# code → (its specialised database or application, its administrative procedures as (name, field)).
+_SECTORS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "VP-UBND": ("cơ sở dữ liệu văn bản quy phạm pháp luật của tỉnh", (
+        ("Tiếp nhận, xử lý kiến nghị của công dân gửi UBND tỉnh", "Tiếp công dân"),
+        ("Cấp bản sao văn bản của UBND tỉnh", "Hành chính"))),
+    "SKHDT": ("cơ sở dữ liệu đăng ký kinh doanh", (
+        ("Đăng ký kinh doanh doanh nghiệp", "Đăng ký kinh doanh"),
+        ("Đăng ký thay đổi nội dung đăng ký kinh doanh", "Đăng ký kinh doanh"),
+        ("Cấp giấy chứng nhận đầu tư", "Đầu tư"), ("Thẩm định dự án đầu tư", "Đầu tư"))),
+    "STC": ("cơ sở dữ liệu quản lý ngân sách", (
+        ("Thẩm tra quyết toán vốn đầu tư dự án hoàn thành", "Tài chính đầu tư"),
+        ("Cấp mã số đơn vị có quan hệ với ngân sách", "Ngân sách"), ("Thẩm định giá tài sản mua sắm", "Giá"))),
+    "SNV": ("cơ sở dữ liệu cán bộ, công chức", (
+        ("Thi tuyển, xét tuyển công chức", "Công chức"), ("Cho phép thành lập hội", "Tổ chức hội"),
+        ("Nâng bậc lương trước thời hạn", "Tiền lương"))),
+    "STP": ("cơ sở dữ liệu hộ tịch", (
+        ("Cấp phiếu lý lịch tư pháp", "Lý lịch tư pháp"), ("Đăng ký kết hôn có yếu tố nước ngoài", "Hộ tịch"),
+        ("Chứng thực bản sao giấy tờ bằng tiếng nước ngoài", "Chứng thực"))),
+    "SCN": ("cơ sở dữ liệu doanh nghiệp công nghiệp", (
+        ("Cấp giấy phép hoạt động điện lực", "Điện lực"),
+        ("Cấp giấy phép sử dụng vật liệu nổ công nghiệp", "Vật liệu nổ công nghiệp"))),
+    "STMDL": ("cơ sở dữ liệu du lịch", (
+        ("Cấp giấy phép kinh doanh lữ hành nội địa", "Du lịch"), ("Xếp hạng cơ sở lưu trú du lịch", "Du lịch"),
+        ("Cấp giấy chứng nhận đủ điều kiện kinh doanh xăng dầu", "Thương mại"))),
+    "SNNPTNT": ("cơ sở dữ liệu nông nghiệp, nông thôn", (
+        ("Cấp giấy chứng nhận kiểm dịch động vật vận chuyển ra khỏi tỉnh", "Thú y"),
+        ("Cấp phép khai thác gỗ rừng tự nhiên", "Lâm nghiệp"))),
+    "STS": ("cơ sở dữ liệu tàu cá", (
+        ("Đăng ký tàu cá", "Khai thác thủy sản"), ("Cấp giấy phép khai thác thủy sản", "Khai thác thủy sản"))),
+    "SGTVT": ("cơ sở dữ liệu giấy phép lái xe", (
+        ("Cấp, đổi giấy phép lái xe", "Đường bộ"), ("Cấp giấy phép lưu hành xe quá tải trọng", "Đường bộ"),
+        ("Đăng ký phương tiện thủy nội địa", "Đường thủy nội địa"))),
+    "SXD": ("cơ sở dữ liệu quy hoạch xây dựng", (
+        ("Cấp giấy phép xây dựng công trình", "Xây dựng"), ("Thẩm định thiết kế cơ sở", "Xây dựng"),
+        ("Cấp chứng chỉ hành nghề kiến trúc sư", "Hành nghề xây dựng"))),
+    "STNMT": ("cơ sở dữ liệu đất đai", (
+        ("Giao đất, cho thuê đất cho tổ chức", "Đất đai"),
+        ("Cấp giấy chứng nhận quyền sử dụng đất cho tổ chức", "Đất đai"),
+        ("Thẩm định báo cáo đánh giá tác động môi trường", "Môi trường"))),
+    "SKHCN": ("cơ sở dữ liệu đề tài khoa học và công nghệ", (
+        ("Đăng ký hoạt động khoa học và công nghệ", "Khoa học và công nghệ"),
+        ("Cấp giấy phép sử dụng thiết bị X-quang y tế", "An toàn bức xạ"))),
+    "SGDDT": ("cơ sở dữ liệu ngành giáo dục", (
+        ("Cấp bản sao văn bằng, chứng chỉ", "Văn bằng, chứng chỉ"),
+        ("Cho phép thành lập trường tư thục", "Giáo dục"), ("Công nhận trường đạt chuẩn quốc gia", "Giáo dục"))),
+    "SYT": ("phần mềm quản lý bệnh viện", (
+        ("Cấp chứng chỉ hành nghề y tư nhân", "Hành nghề y"), ("Cấp chứng chỉ hành nghề dược", "Dược"),
+        ("Cấp giấy chứng nhận đủ điều kiện kinh doanh thuốc", "Dược"))),
+    "SLDTBXH": ("cơ sở dữ liệu người có công", (
+        ("Giải quyết chế độ trợ cấp người có công", "Người có công"),
+        ("Đăng ký nội quy lao động", "Lao động"), ("Đăng ký hoạt động dạy nghề", "Dạy nghề"))),
+    "SVHTT": ("cơ sở dữ liệu di tích lịch sử, văn hóa", (
+        ("Cấp giấy phép xuất bản bản tin", "Báo chí, xuất bản"),
+        ("Cấp giấy phép biểu diễn nghệ thuật", "Nghệ thuật biểu diễn"),
+        ("Cấp giấy phép kinh doanh karaoke", "Văn hóa"))),
+    "STDTT": ("cơ sở dữ liệu vận động viên", (
+        ("Cấp giấy chứng nhận đủ điều kiện kinh doanh hoạt động thể thao", "Thể dục, thể thao"),)),
+    "SBCVT": ("cơ sở dữ liệu bưu chính, viễn thông", (
+        ("Thỏa thuận vị trí trạm thu phát sóng thông tin di động", "Viễn thông"),
+        ("Thẩm định thiết kế dự án ứng dụng công nghệ thông tin", "Công nghệ thông tin"),
+        ("Xác nhận đăng ký đại lý dịch vụ Internet", "Internet"))),
+    "SNGV": ("cơ sở dữ liệu đoàn ra, đoàn vào", (
+        ("Cho phép tổ chức hội nghị, hội thảo quốc tế", "Hợp tác quốc tế"),
+        ("Tiếp nhận hồ sơ đề nghị cấp hộ chiếu công vụ", "Lãnh sự"))),
+    "TTT": ("cơ sở dữ liệu khiếu nại, tố cáo", (
+        ("Tiếp nhận, giải quyết đơn khiếu nại", "Khiếu nại"), ("Tiếp nhận, giải quyết đơn tố cáo", "Tố cáo"))),
+    "UBDSGDTE": ("cơ sở dữ liệu dân số, gia đình và trẻ em", (
+        ("Cấp giấy phép thành lập cơ sở trợ giúp trẻ em", "Trẻ em"),)),
+    "BTG": ("cơ sở dữ liệu cơ sở tôn giáo", (
+        ("Đăng ký sinh hoạt tôn giáo tập trung", "Tôn giáo"),
+        ("Chấp thuận tổ chức cuộc lễ tôn giáo ngoài cơ sở", "Tôn giáo"))),
+    "BTDKT": ("cơ sở dữ liệu thi đua, khen thưởng", (
+        ("Đề nghị khen thưởng thành tích", "Thi đua, khen thưởng"),)),
+    "BQL-KKTVA": ("cơ sở dữ liệu dự án đầu tư trong khu kinh tế", (
+        ("Cấp giấy chứng nhận đầu tư trong Khu kinh tế Vũng Áng", "Đầu tư"),
+        ("Cấp giấy phép xây dựng trong khu kinh tế", "Xây dựng"))),
+    "BQL-KKTCT": ("cơ sở dữ liệu hàng hóa, phương tiện qua cửa khẩu", (
+        ("Cấp giấy chứng nhận đầu tư trong Khu kinh tế cửa khẩu Cầu Treo", "Đầu tư"),
+        ("Cấp giấy phép lao động cho người nước ngoài", "Lao động"))),
+    "BQL-KCN": ("cơ sở dữ liệu doanh nghiệp trong khu công nghiệp", (
+        ("Cấp giấy chứng nhận đầu tư trong khu công nghiệp", "Đầu tư"),
+        ("Cấp giấy phép xây dựng trong khu công nghiệp", "Xây dựng"))),
+    "VP-DBQH-HDND": ("cơ sở dữ liệu kiến nghị cử tri", (
+        ("Tiếp nhận, chuyển kiến nghị của cử tri", "Dân nguyện"),)),
+    "DPTTH": ("hệ thống lưu trữ chương trình phát thanh, truyền hình", (
+        ("Đăng ký phát quảng cáo trên sóng phát thanh, truyền hình", "Quảng cáo"),)),
+}
+_DISTRICT_DATABASE = "cơ sở dữ liệu địa chính"
+_OTHER_DATABASE = "cơ sở dữ liệu chuyên ngành"
 
 # Communes, wards and townships of each district unit in 2007 (approximate; [K] in the domain brief).
 _COMMUNES = {"TP-HATINH": 16, "TX-HONGLINH": 6, "H-NGHIXUAN": 19, "H-DUCTHO": 28, "H-HUONGSON": 32,
@@ -326,12 +430,11 @@ _RECURRENT_TASKS = (
 )
 _QUARTERS = ("Quý I–IV/2008", "Quý I–II/2008", "Quý II–III/2008", "Quý III–IV/2008", "Cả năm 2008")
 
-# Administrative procedures an agency handles (online-services roadmap): (name, field).
+# Administrative procedures every department handles besides its sector's (online-services roadmap).
 _PROCEDURES_SO = (
-    ("Cấp giấy phép hoạt động", "Cấp phép"), ("Cấp, đổi chứng chỉ hành nghề", "Cấp phép"),
-    ("Thẩm định hồ sơ dự án", "Đầu tư"), ("Giải quyết khiếu nại, tố cáo", "Thanh tra"),
-    ("Cấp giấy chứng nhận đủ điều kiện kinh doanh", "Cấp phép"), ("Tiếp nhận hồ sơ đăng ký", "Hành chính"),
-    ("Xác nhận hồ sơ đề nghị hỗ trợ", "Hành chính"), ("Cấp bản sao văn bản, hồ sơ lưu trữ", "Hành chính"),
+    ("Giải quyết khiếu nại lần đầu thuộc thẩm quyền", "Khiếu nại, tố cáo"),
+    ("Cấp bản sao văn bản, hồ sơ lưu trữ", "Hành chính"),
+    ("Tiếp nhận hồ sơ thi đua, khen thưởng của ngành", "Thi đua, khen thưởng"),
 )
 _PROCEDURES_HUYEN = (
     ("Cấp giấy chứng nhận quyền sử dụng đất", "Đất đai"), ("Cấp giấy phép xây dựng nhà ở", "Xây dựng"),
@@ -456,7 +559,8 @@ def _split(rng: random.Random, total: int, weights: Sequence[float]) -> list[int
     """Split an integer amount into parts proportional to random-ish weights; the parts add up exactly."""
     raw = [total * w / sum(weights) for w in weights] if sum(weights) else [0.0] * len(weights)
     parts = [math.floor(x) for x in raw]
-    parts[rng.randrange(len(parts)) if total else 0] += total - sum(parts)
+    weighted = [i for i, w in enumerate(weights) if w > 0] or list(range(len(parts)))
+    parts[rng.choice(weighted) if total else 0] += total - sum(parts)  # never to a source of weight 0
     return parts
 
 
@@ -477,16 +581,23 @@ class _Generator:
         self.spec = spec
         self.agency = agency
         self.rng = rng
+        self.profile = Profile.of(spec, agency)
         self.v: dict[str, Any] = {}
         self.projects: list[dict[str, Any]] = []
         self.tables: dict[str, list[dict[str, Any]]] = {t.id: [] for t in spec.other_tables}
-        self.huyen = agency.group == "huyen"
-        self.slug = re.sub(r"[^a-z0-9]", "", agency.code.lower().removeprefix("h-"))
+        self.huyen = self.profile.district
+        self.focal = self.profile.focal
+        self.slug = slug(agency)
+        self.base = self.profile.spending_base(rng)  # the agency's usual yearly IT spending, triệu đồng
+        database, procedures = _SECTORS.get(agency.code, (_DISTRICT_DATABASE if self.huyen else _OTHER_DATABASE,
+                                                          ()))
+        self.database = database
+        self.procedures = procedures + (_PROCEDURES_HUYEN if self.huyen else _PROCEDURES_SO)
 
     def run(self) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
         for step in (self.general, self.infrastructure, self.communes, self.direction, self.services, self.people,
                      self.spending, self.project_list, self.plan_funding, self.online_services, self.targets,
-                     self.narratives):
+                     self.narratives, self.unknown_required):
             step()
         unknown = set(self.v) - set(self.spec.fields)
         assert not unknown, f"generator writes fields the spec does not have: {sorted(unknown)}"
@@ -498,13 +609,26 @@ class _Generator:
     def person(self) -> str:
         return " ".join((self.rng.choice(_SURNAMES), self.rng.choice(_MIDDLE), self.rng.choice(_GIVEN)))
 
+    def unknown_required(self) -> None:
+        """Required fields and columns no step above knows (a field the spec gained): a value from the spec."""
+        staff = self.v.get("tong_so_cbccvc")
+        for f in self.spec.fields.values():
+            if f.required and f.is_input and _blank(self.v.get(f.id)):
+                self.v[f.id] = draw(self.spec, f, self.rng, self.profile, staff=staff)
+        for table in self.spec.tables:
+            rows = self.projects if table is self.spec.table else self.tables.get(table.id, [])
+            for row in rows:
+                for column in table.columns:
+                    if column.required and _blank(row.get(column.id)):
+                        row[column.id] = draw(self.spec, column, self.rng, self.profile, staff=staff)
+
     # --- A. general information ----------------------------------------------------------------------------
 
     def general(self) -> None:
         v, rng, a = self.v, self.rng, self.agency
         v["ma_don_vi"], v["ten_don_vi"] = a.code, a.name_vi
         v["loai_don_vi"] = a.loai_don_vi or "KHAC"
-        v["pham_vi_so_lieu"] = "TOAN_NGANH" if self.chance(0.1) else "CO_QUAN"
+        v["pham_vi_so_lieu"] = "CO_QUAN"  # the staff band is the office's; a whole sector's figures are not drawn
         v["ngay_so_lieu"] = rng.choice((dt.date(2007, 6, 30), dt.date(2007, 7, 31)))
         window_start, window_end = self.spec.form["collection_window"]
         first = max(window_start, v["ngay_so_lieu"] + dt.timedelta(days=1))
@@ -514,30 +638,29 @@ class _Generator:
             v["so_hieu_van_ban"] = f"{rng.randint(40, 480)}/{'UBND' if self.huyen else a.code}-VP"
         v["nguoi_lap"] = self.person()
         v["dien_thoai"] = f"039.{rng.choice((855, 856, 857, 858))}{rng.randint(100, 999)}"  # 2007: 6-digit local numbers
-        v["email_lien_he"] = f"vanphong.{self.slug}@hatinh.gov.vn"
-        if self.chance(0.85):
+        if self.chance(0.85) or self.focal:
             title = "Phó Chủ tịch UBND" if self.huyen else "Phó Giám đốc"
             v["lanh_dao_phu_trach_cntt"] = f"{title} {self.person()}"
-        v["co_ban_chi_dao_cntt"] = self.chance(0.4)
-        v["co_ke_hoach_cntt_duoc_duyet"] = self.chance(0.25)
+        v["co_ban_chi_dao_cntt"] = self.focal or self.chance(0.3)
+        v["co_ke_hoach_cntt_duoc_duyet"] = self.chance(0.5 if self.focal else 0.15)
 
     # --- B. infrastructure ---------------------------------------------------------------------------------
 
     def infrastructure(self) -> None:
         v, rng = self.v, self.rng
-        staff = rng.randint(50, 200) if self.huyen else rng.randint(20, 120)
-        pcs = max(1, round(staff * rng.uniform(0.3, 1.0)))
+        staff = self.profile.staff(rng)
+        pcs = max(1, round(staff * rng.uniform(0.6 if self.focal else 0.3, 1.0)))
         v["tong_so_cbccvc"] = staff
         v["so_cbcc_su_dung_may_tinh"] = min(staff, round(staff * rng.uniform(0.55, 0.95)))
         v["tong_so_may_tinh"] = pcs
         v["so_may_xach_tay"] = rng.randint(0, min(6, pcs // 5))
-        v["so_may_chu"] = rng.choice((0, 0, 1, 1, 2, 3))
-        v["co_mang_lan"] = has_lan = self.chance(0.85)
+        v["so_may_chu"] = rng.randint(1, 3) if self.focal else rng.choice((0, 0, 0, 1, 1, 2))
+        v["co_mang_lan"] = has_lan = self.focal or self.chance(0.8)
         v["so_may_ket_noi_lan"] = round(pcs * rng.uniform(0.6, 1.0)) if has_lan else 0
-        online = 0 if self.chance(0.04) else max(1, round(pcs * rng.uniform(0.3, 0.9)) if has_lan else
-                                                 rng.randint(1, min(3, pcs)))
+        online = 0 if self.chance(0.04) and not self.focal else max(
+            1, round(pcs * rng.uniform(0.3, 0.9)) if has_lan else rng.randint(1, min(3, pcs)))
         v["so_may_ket_noi_internet"] = online
-        leased, fibre = self.chance(0.1), self.chance(0.05)
+        leased, fibre = self.chance(0.4 if self.focal else 0.08), self.chance(0.03)
         dial_up = self.chance(0.15)
         for key, on in (("kn_quay_so", dial_up), ("kn_adsl", not (leased or fibre) or self.chance(0.5)),
                         ("kn_kenh_thue_rieng", leased), ("kn_cap_quang", fibre), ("kn_khac", False)):
@@ -546,15 +669,16 @@ class _Generator:
         v["so_may_internet_bang_rong"] = online - dial_up_pcs
         if online:
             v["bang_thong_kbps"] = rng.choice((512, 1024, 2048, 2048, 3072, 4096, 6144, 8192))
-        v["ket_noi_mang_dien_rong"] = self.chance(0.3)
+        v["ket_noi_mang_dien_rong"] = self.focal or self.chance(0.2)
         v["so_may_co_diet_virus"] = round(pcs * rng.uniform(0.1, 0.9))
-        v["co_tuong_lua"] = self.chance(0.3)
-        v["co_sao_luu_du_lieu"] = self.chance(0.5)
+        v["co_tuong_lua"] = self.focal or self.chance(0.2)
+        v["co_sao_luu_du_lieu"] = self.focal or self.chance(0.4)
         v["phan_mem_van_phong"] = rng.choices(("MS_OFFICE", "CA_HAI", "OPENOFFICE", "KHAC"), (80, 10, 6, 4))[0]
         v["bang_ma_chu_viet"] = rng.choices(("UNICODE", "HON_HOP", "TCVN3", "VNI"), (55, 30, 12, 3))[0]
 
     def communes(self) -> None:
-        """District units report their communes' IT; departments leave the section blank."""
+        """District units report their communes' IT; departments leave the section blank (rule R21a asks it
+        of districts only)."""
         if not self.huyen:
             return
         v, rng = self.v, self.rng
@@ -565,59 +689,70 @@ class _Generator:
     # --- C. direction and administration -------------------------------------------------------------------
 
     def direction(self) -> None:
+        """Official e-mail was rare in 2007: the focal department and about one agency in five had it."""
         v, rng = self.v, self.rng
         staff = v["tong_so_cbccvc"]
-        v["co_thu_dien_tu_cong_vu"] = has_mail = self.chance(0.75)
+        v["co_thu_dien_tu_cong_vu"] = has_mail = self.focal or self.chance(0.2)
         if has_mail:
             v["ten_mien_thu"] = "hatinh.gov.vn"
-        mailboxes = round(staff * rng.uniform(0.2, 0.9)) if has_mail else 0
+        if has_mail or self.chance(0.5):  # without a system of its own, the office's one box on the province's
+            v["email_lien_he"] = self.agency.email or f"vanphong.{self.slug}@hatinh.gov.vn"
+        mailboxes = round(staff * rng.uniform(0.6 if self.focal else 0.2, 0.9)) if has_mail else 0
         v["so_cbcc_co_hop_thu"] = mailboxes
         v["so_cbcc_dung_thu_thuong_xuyen"] = round(mailboxes * rng.uniform(0.4, 1.0))
         if self.chance(0.85):
-            v["ty_le_van_ban_qua_mang"] = rng.randint(0, 30)
-        v["co_quy_che_cntt"] = self.chance(0.3)
-        v["qlvb_muc_do"] = rng.choices(("KHONG", "CAI_DAT_CUC_BO", "TREN_MANG"), (40, 30, 30))[0]
+            v["ty_le_van_ban_qua_mang"] = rng.randint(5, 30) if has_mail else rng.randint(0, 5)
+        v["co_quy_che_cntt"] = has_mail and self.chance(0.5)
+        v["qlvb_muc_do"] = "TREN_MANG" if self.focal else rng.choices(("KHONG", "CAI_DAT_CUC_BO", "TREN_MANG"),
+                                                                      (55, 30, 15))[0]
         if v["qlvb_muc_do"] != "KHONG":
             v["qlvb_ten"] = rng.choice(_QLVB_NAMES)
         v["pm_ke_toan"] = self.chance(0.9)
         v["pm_quan_ly_can_bo"] = self.chance(0.5)
         v["pm_quan_ly_tai_san"] = self.chance(0.3)
-        v["so_ung_dung_chuyen_nganh"] = apps = rng.randint(0, 6)
-        v["so_csdl_chuyen_nganh"] = databases = rng.randint(0, 4)
+        v["so_ung_dung_chuyen_nganh"] = apps = rng.randint(0, 4)
+        v["so_csdl_chuyen_nganh"] = databases = rng.randint(0, 2)
         if apps + databases:
-            chosen = rng.sample(_APPS, min(len(_APPS), max(2, apps + databases)))
+            chosen = rng.sample(_APPS, min(len(_APPS), max(2, apps + databases) - (1 if databases else 0)))
+            chosen += [self.database] if databases else []
             v["ds_csdl_ung_dung"] = "Đang sử dụng: " + "; ".join(chosen) + "."
         v["co_hop_truc_tuyen"] = False
 
     # --- D. services to citizens and businesses ------------------------------------------------------------
 
     def services(self) -> None:
-        v, rng = self.v, self.rng
-        v["co_website"] = has_site = self.chance(0.4 if self.huyen else 0.6)
+        """Websites were rare in 2007 (a quarter of the departments, fewer districts, the focal department),
+        most of them new; an agency created this year has none yet, and none is older than its agency."""
+        v, rng, profile = self.v, self.rng, self.profile
+        chance = 0.0 if profile.new_in() else 0.9 if self.focal else 0.2 if self.huyen else 0.28
+        v["co_website"] = has_site = self.chance(chance)
         if has_site:
             v["dia_chi_website"] = f"http://{self.slug}.hatinh.gov.vn"
-            v["nam_khai_truong_website"] = rng.randint(2003, 2007)
-            v["tan_suat_cap_nhat"] = rng.choice(("HANG_NGAY", "HANG_TUAN", "HANG_TUAN", "HANG_THANG", "IT_HON"))
+            years = [y for y in (2004, 2005, 2006, 2007) if profile.existed_in(y)]
+            v["nam_khai_truong_website"] = rng.choices(years, [y - 2003 for y in years])[0]
+            v["tan_suat_cap_nhat"] = rng.choice(("HANG_TUAN", "HANG_TUAN", "HANG_THANG", "HANG_THANG", "IT_HON"))
             for key, p in (("web_co_to_chuc", 0.95), ("web_co_van_ban", 0.8), ("web_co_tthc", 0.6),
                            ("web_co_danh_ba_email", 0.4), ("web_co_du_an_dau_thau", 0.3), ("web_co_gop_y", 0.5)):
                 v[key] = self.chance(p)
         procedures = rng.randint(80, 300) if self.huyen else rng.randint(20, 150)
         level_1 = rng.randint(0, procedures // 2) if has_site else 0
-        level_2 = rng.randint(0, (procedures - level_1) // 5) if has_site else 0
+        level_2 = rng.randint(1, max(1, (procedures - level_1) // 10)) if has_site and self.chance(0.4) else 0
         v["so_tthc"] = procedures
         v["so_dvc_muc_1"], v["so_dvc_muc_2"], v["so_dvc_muc_3"], v["so_dvc_muc_4"] = level_1, level_2, 0, 0
         v["co_bo_phan_mot_cua"] = one_stop = self.huyen or self.chance(0.7)
-        v["mot_cua_co_phan_mem"] = one_stop and self.chance(0.4)
+        v["mot_cua_co_phan_mem"] = one_stop and self.chance(0.3)
 
     # --- E. people -----------------------------------------------------------------------------------------
 
     def people(self) -> None:
+        """A few IT staff at most; the focal department has its IT unit (Phòng Công nghệ thông tin)."""
         v, rng = self.v, self.rng
         staff = v["tong_so_cbccvc"]
-        v["co_don_vi_chuyen_trach"] = has_unit = self.chance(0.5 if self.huyen else 0.3)
-        it_staff = rng.randint(1, 3) if has_unit else rng.randint(0, 1)
+        v["co_don_vi_chuyen_trach"] = has_unit = self.focal or self.chance(0.4 if self.huyen else 0.2)
+        it_staff = rng.randint(3, min(8, staff)) if self.focal else rng.randint(1, 3) if has_unit else \
+            rng.randint(0, 1)
         v["so_cb_chuyen_trach"] = it_staff
-        university = rng.randint(0, it_staff)
+        university = rng.randint(max(1, it_staff - 2), it_staff) if self.focal else rng.randint(0, it_staff)
         college = rng.randint(0, it_staff - university)
         v["so_cb_ct_dai_hoc"] = university
         v["so_cb_ct_cao_dang"] = college
@@ -630,10 +765,12 @@ class _Generator:
     # --- F. spending ---------------------------------------------------------------------------------------
 
     def spending(self) -> None:
+        """2006 and 2007 drift around the agency's usual spending, rising a little; no 2006 figure for an
+        agency that did not exist then."""
         v, rng = self.v, self.rng
-        if self.chance(0.9):
-            v["kp_cntt_2006"] = _money(_tenths(rng, 20, 1500))
-        total = _tenths(rng, 20, 1500)
+        if self.profile.existed_in(2006) and self.chance(0.9):
+            v["kp_cntt_2006"] = _money(max(10, round(self.base * rng.uniform(0.8, 1.0) * 10)))
+        total = max(10, round(self.base * rng.uniform(1.0, 1.25) * 10))
         v["kp_cntt_2007"] = _money(total)
         if self.chance(0.85):
             weights = (rng.choice((0, 0, rng.uniform(0, 0.2))), rng.uniform(0.7, 1.0), rng.choice((0, rng.uniform(0, 0.1))))
@@ -644,20 +781,26 @@ class _Generator:
     # --- I. projects, then H. plan funding -----------------------------------------------------------------
 
     def project_list(self) -> None:
+        """0–6 projects (more for a larger agency), each costing a share of the agency's yearly spending
+        (investment projects a few years' worth, recurrent tasks less); none began before the agency existed."""
         rng = self.rng
-        count = rng.choices(range(9), (5, 15, 20, 18, 14, 10, 8, 6, 4))[0]
-        budget = 60000  # tenths: the projects of one agency add up to at most 6,000 triệu đồng
+        weights = {"S": (20, 30, 25, 15, 7, 3, 0), "M": (10, 20, 28, 22, 12, 6, 2)}.get(
+            self.profile.size_class, (5, 12, 22, 25, 18, 12, 6))
+        count = rng.choices(range(7), weights)[0]
+        budget = round(self.base * 12 * 10)  # tenths: all of one agency's projects, about twelve years' spending
+        first = max(2007, self.profile.first_year or 2007)
+        starts = [y for y in (2007, 2008, 2009, 2010) if y >= first]
         for number, (name, area, kind, goal, scope) in enumerate(rng.sample(_PROJECTS, count), start=1):
-            start = rng.choices((2007, 2008, 2009, 2010), (15, 50, 25, 10))[0]
+            start = rng.choices(starts, [{2007: 15, 2008: 50, 2009: 25, 2010: 10}[y] for y in starts])[0]
             end = min(start + rng.choices((0, 1, 2, 3), (35, 35, 20, 10))[0], 2012)
             end = max(end, 2008)  # a 2007 project still running in the plan period
-            # Recurrent tasks and rentals cost less than investment projects.
-            low, high = (150, 1500) if kind == "DU_AN_DAU_TU" else (30, 300)
-            total = min(_tenths(rng, low, high), budget)
-            if total < 300:
+            low, high = _INVESTMENT_SHARE if kind == "DU_AN_DAU_TU" else _RECURRENT_SHARE
+            total = min(round(self.base * rng.uniform(low, high) * 10), budget)
+            if total < 100:
                 break
             budget -= total
-            self.projects.append(self._project(number, name, area, kind, goal, scope, start, end, total))
+            self.projects.append(self._project(number, name.format(database=self.database), area, kind, goal,
+                                               scope, start, end, total))
 
     def _project(self, number: int, name: str, area: str, kind: str, goal: str, scope: str, start: int, end: int,
                  total: int) -> dict[str, Any]:
@@ -666,7 +809,7 @@ class _Generator:
         # Within 2008–2010 the allocations are the whole cost; otherwise only part of it falls in the period.
         planned = total if start >= 2008 and end <= 2010 else round(total * rng.uniform(0.5, 0.9))
         allocation = dict(zip(window, _split(rng, planned, [rng.uniform(0.5, 1.5) for _ in window]), strict=True))
-        sources = _split(rng, total, (rng.choice((0, rng.uniform(0, 0.3))), rng.uniform(0.6, 1.0),
+        sources = _split(rng, total, (rng.choice((0, 0, rng.uniform(0, 0.3))), rng.uniform(0.6, 1.0),
                                       rng.choice((0, 0, rng.uniform(0, 0.2)))))
         carried = start <= 2007
         project: dict[str, Any] = {
@@ -685,46 +828,73 @@ class _Generator:
             project["cap_phe_duyet"] = level
             signer = {"UBND_TINH": "QĐ-UBND", "SO_NGANH": f"QĐ-{self.agency.code}", "UBND_HUYEN": "QĐ-UBND"}[level]
             project["so_qd_phe_duyet"] = f"{rng.randint(100, 3500)}/{signer}"
-            project["ngay_qd_phe_duyet"] = dt.date(2007 if carried else rng.choice((2007, 2008)), 1, 1) + \
-                dt.timedelta(days=rng.randint(0, 300 if carried else 200))
+            # a carried-over project was approved before it began; a new one this year, before the report
+            earliest = max(dt.date(2006 if carried else 2007, 1, 1), self.profile.founded or dt.date(2006, 1, 1))
+            latest = max(earliest, dt.date(2007, 6, 30) if carried else self.v["ngay_lap"])
+            project["ngay_qd_phe_duyet"] = earliest + dt.timedelta(days=rng.randint(0, (latest - earliest).days))
         if self.chance(0.7):
             project["uu_tien"] = rng.choice(("1", "2", "3"))
-        if self.chance(0.2):
-            project["don_vi_phoi_hop"] = "Sở Bưu chính, Viễn thông"
+        if self.chance(0.2) and not self.focal:
+            project["don_vi_phoi_hop"] = self.spec.form.get("issuer_short_vi", "Sở Bưu chính, Viễn thông")
         if self.chance(0.15):
             project["ghi_chu"] = "Đã có chủ trương của UBND tỉnh." if start == 2007 else "Đề nghị hỗ trợ kinh phí."
         return project
 
     def plan_funding(self) -> None:
-        """Funding by year, kind and source: the projects' allocations (investment projects are development
-        investment, the rest recurrent funds) plus recurrent spending besides them (rule R17). The 2008
-        column is the 2008 annual plan's total (rule R22b): its tasks are the projects' 2008 parts and the
-        recurrent tasks."""
+        """The funding grid (year × kind × source) is the sum of what is planned: the projects' allocations
+        (investment projects as development investment, the rest as recurrent funds) split by their own
+        sources, plus recurrent tasks besides them (so rules R17a–c hold). A plan asks for more than was
+        spent: in most agencies the 2008 total is 1.1–2 times the 2007 spending. The 2008 column is the
+        2008 annual plan, task by task and source by source (rule R22b, and each task's sources add up: R22a)."""
         v, rng = self.v, self.rng
+        spent = round(v["kp_cntt_2007"] * 10)
+        grid = {(kind, source, year): 0 for kind in ("dtpt", "sn") for source in _SOURCES for year in PLAN_YEARS}
         plan_2008 = self.tables.setdefault("kh_2008", [])
         for year in PLAN_YEARS:
-            invest = sum(round(p[f"kp_{year}"] * 10) for p in self.projects if p["loai_hinh"] == "DU_AN_DAU_TU")
-            other = sum(round(p[f"kp_{year}"] * 10) for p in self.projects if p["loai_hinh"] != "DU_AN_DAU_TU")
-            tasks = rng.sample(_RECURRENT_TASKS, rng.randint(1, 3))
-            recurrent = [_tenths(rng, 10, 100) for _ in tasks]
-            for kind, amount in (("dtpt", invest), ("sn", other + sum(recurrent))):
-                for source, part in zip(_SOURCES, _split(rng, amount, self.source_weights()), strict=True):
-                    if part or self.chance(0.5):  # an agency writes 0 in some cells and leaves others blank
-                        v[f"kh_{kind}_{source}_{year}"] = _money(part)
-            if year == 2008:
-                for p in self.projects:
-                    if p["kp_2008"]:
-                        plan_2008.append(self.plan_task(p["ten_du_an"], p["nhom_noi_dung"], round(p["kp_2008"] * 10),
-                                                        "DE_NGHI_BO_SUNG" if p["tinh_chat"] == "MOI" and
-                                                        p["phe_duyet"] == "CHUA_PHE_DUYET" else "DA_CO_DU_TOAN"))
-                for (name, area), amount in zip(tasks, recurrent, strict=True):
-                    plan_2008.append(self.plan_task(name, area, amount, "DA_CO_DU_TOAN"))
+            from_projects = sum(round(p[f"kp_{year}"] * 10) for p in self.projects)
+            goal = round(spent * (rng.uniform(1.1, 2.0) if self.chance(0.88) else rng.uniform(0.75, 1.0)))
+            if year > 2008:
+                goal = round(goal * rng.uniform(1.0, 1.3))
+            rest = max(goal - from_projects, _tenths(rng, 10, 40))  # recurrent spending besides the projects
+            tasks = rng.sample(_RECURRENT_TASKS, rng.randint(1, 3) if rest >= 300 else 1)
+            amounts = _split(rng, rest, [rng.uniform(0.5, 1.5) for _ in tasks])
+            for p in self.projects:
+                amount = round(p[f"kp_{year}"] * 10)
+                if not amount:
+                    continue
+                kind = "dtpt" if p["loai_hinh"] == "DU_AN_DAU_TU" else "sn"
+                parts = _split(rng, amount, self.project_weights(p))
+                for source, part in zip(_SOURCES, parts, strict=True):
+                    grid[kind, source, year] += part
+                if year == 2008:
+                    budget = "DE_NGHI_BO_SUNG" if p["tinh_chat"] == "MOI" and p["phe_duyet"] == "CHUA_PHE_DUYET" \
+                        else "DA_CO_DU_TOAN"
+                    plan_2008.append(self.plan_task(p["ten_du_an"], p["nhom_noi_dung"], amount, parts, budget))
+            weights = self.source_weights()
+            for (name, area), amount in zip(tasks, amounts, strict=True):
+                if amount <= 0:
+                    continue
+                parts = _split(rng, amount, weights)
+                for source, part in zip(_SOURCES, parts, strict=True):
+                    grid["sn", source, year] += part
+                if year == 2008:
+                    plan_2008.append(self.plan_task(name, area, amount, parts, "DA_CO_DU_TOAN"))
+        for (kind, source, year), amount in grid.items():
+            if amount or self.chance(0.5):  # an agency writes 0 in some cells and leaves others blank
+                v[f"kh_{kind}_{source}_{year}"] = _money(amount)
         for number, task in enumerate(plan_2008, start=1):
             task["stt"] = str(number)
 
+    def project_weights(self, p: Mapping[str, Any]) -> tuple[float, ...]:
+        """A project's sources (central, local, other) spread over the grid's five: local budget is the
+        province's for a department, the district's and the province's for a district unit."""
+        central, local, other = p["von_nstw"], p["von_nsdp"], p["von_khac"]
+        district = local * self.rng.uniform(0.5, 0.9) if self.huyen else 0
+        return central, local - district, district, 0, other
+
     def source_weights(self) -> tuple[float, ...]:
-        """Weights of the five sources (central, provincial, district, ODA, other): a district unit spends
-        mostly its own and the province's budget, a department the province's."""
+        """Weights of the five sources (central, provincial, district, ODA, other) of recurrent spending: a
+        district unit spends mostly its own and the province's budget, a department the province's."""
         rng = self.rng
         central = rng.choice((0, 0, rng.uniform(0, 0.2)))
         if self.huyen:
@@ -732,26 +902,30 @@ class _Generator:
         return central, rng.uniform(0.7, 1.0), 0, rng.choice((0, 0, 0, rng.uniform(0, 0.1))), \
             rng.choice((0, rng.uniform(0, 0.1)))
 
-    def plan_task(self, name: str, area: str, amount: int, budget: str) -> dict[str, Any]:
+    def plan_task(self, name: str, area: str, amount: int, parts: Sequence[int], budget: str) -> dict[str, Any]:
         rng = self.rng
-        task: dict[str, Any] = {
-            "ten_nhiem_vu": name, "nhom_noi_dung": area, "don_vi_chu_tri": "Văn phòng" if self.chance(0.7) else
-            rng.choice(("Phòng Tổ chức – Hành chính", "Trung tâm Tin học", "Phòng Kế hoạch – Tài chính")),
-            "thoi_gian": rng.choice(_QUARTERS), "kinh_phi": _money(amount), "du_toan": budget,
-        }
-        if self.chance(0.8):
-            for source, part in zip(_SOURCES, _split(rng, amount, self.source_weights()), strict=True):
+        lead = "Văn phòng" if self.chance(0.7) else rng.choice(
+            ("Phòng Tổ chức – Hành chính", "Phòng Kế hoạch – Tài chính") if not self.focal else
+            ("Phòng Công nghệ thông tin", "Trung tâm Công nghệ thông tin"))
+        task: dict[str, Any] = {"ten_nhiem_vu": name, "nhom_noi_dung": area, "don_vi_chu_tri": lead,
+                                "thoi_gian": rng.choice(_QUARTERS), "kinh_phi": _money(amount), "du_toan": budget}
+        for source, part in zip(_SOURCES, parts, strict=True):
+            if part or self.chance(0.3):
                 task[f"nguon_{source}"] = _money(part)
         return task
 
     def online_services(self) -> None:
-        """The roadmap of online services: a few of the agency's procedures, at level 0–2 now (1 where the
-        website lists them), rising to 2–3 by 2010."""
+        """The roadmap of online services: a few of the agency's own procedures, its sector's first, at
+        level 0 now (1, rarely 2, where the website lists them), rising to 2–3 by 2010."""
         v, rng = self.v, self.rng
-        procedures = _PROCEDURES_HUYEN if self.huyen else _PROCEDURES_SO
         rows = self.tables.setdefault("dvc", [])
-        for number, (name, area) in enumerate(rng.sample(procedures, rng.randint(2, 6)), start=1):
-            now = rng.choice((0, 1, 1, 2)) if v.get("co_website") else 0
+        common = _PROCEDURES_HUYEN if self.huyen else _PROCEDURES_SO
+        sector = [p for p in self.procedures if p not in common]
+        count = min(rng.randint(2, 6), len(self.procedures))
+        own = rng.sample(sector, min(len(sector), count))
+        chosen = own + rng.sample(common, count - len(own))
+        for number, (name, area) in enumerate(chosen, start=1):
+            now = rng.choice((0, 1, 1, 1, 2)) if v.get("co_website") else 0
             y2008 = max(now, rng.choice((1, 1, 2)))
             y2009 = max(y2008, rng.choice((1, 2, 2)))
             y2010 = max(y2009, rng.choice((2, 2, 3)))
@@ -805,9 +979,12 @@ class _Generator:
                              else "Đơn vị chưa có trang thông tin điện tử riêng."),
             "more_pcs": rng.randint(5, 30), "bw_target": rng.choice((4096, 8192)), "it_more": rng.randint(1, 2),
         }
+        issuer = self.spec.form.get("issuer_short_vi", "")
         for field_id, sentences in _NARRATIVES.items():
             if field_id in _OPTIONAL_NARRATIVES and not self.chance(_OPTIONAL_NARRATIVES[field_id]):
                 continue
+            if self.focal and issuer:  # the issuing department does not write of reporting to itself
+                sentences = tuple(s for s in sentences if issuer not in s) or sentences
             chosen = rng.sample(sentences, min(len(sentences), rng.randint(2, 3)))
             opener = [_OPENERS[field_id]] if field_id in _OPENERS else []
             v[field_id] = " ".join(s.format(**facts) for s in opener + chosen)
@@ -933,8 +1110,8 @@ def _unit_slip(spec: FormSpec, s: SampleReturn, rng: random.Random) -> _Injected
     """
     field_id = "kp_cntt_2006"
     f = spec.fields.get(field_id)
-    if f is None or f.type != "money":
-        return None
+    if f is None or f.type != "money" or _blank(s.values.get(field_id)):
+        return None  # an agency without a 2006 figure (Lộc Hà did not exist) cannot slip on it
     s.values[field_id] = _money(_tenths(rng, 10.5, 99.9) * 1000)
     extra = {Finding("RULE_PLAUSIBLE", field_id, "warning")} if f.warn_max is not None else set()
     note = ("Cũng vượt ngưỡng cảnh báo của ô (RULE_PLAUSIBLE, warn_max "

@@ -110,18 +110,20 @@ def test_clean_samples_for_any_seed(seed, agency):
 
 
 def test_samples_are_plausible_for_2007():
+    """The figures every agency shares; what depends on the agency (staff, spending, websites, mail, Lộc Hà,
+    the focal department, the plan) is tests/form/test_sample_plausible.py's."""
     for agency in AGENCIES:
         v = sample_for(agency, 3).values
-        low, high = (50, 200) if agency.group == "huyen" else (20, 120)
-        assert low <= v["tong_so_cbccvc"] <= high
+        assert 20 <= v["tong_so_cbccvc"] <= 200
         assert 0.25 <= v["tong_so_may_tinh"] / v["tong_so_cbccvc"] <= 1.05
         assert v["so_dvc_muc_3"] == v["so_dvc_muc_4"] == 0
-        assert v["so_cb_chuyen_trach"] <= 3
-        assert 20 <= v["kp_cntt_2007"] <= 1500
+        assert v["so_cb_chuyen_trach"] <= 8
+        assert 10 <= v["kp_cntt_2007"] <= 1500
         assert v["ngay_so_lieu"] in (dt.date(2007, 6, 30), dt.date(2007, 7, 31))
         window = SPEC.form["collection_window"]
         assert window[0] <= v["ngay_lap"] <= window[1] and v["ngay_lap"] >= v["ngay_so_lieu"]
-        assert v["email_lien_he"].endswith("@hatinh.gov.vn") and v["email_lien_he"].isascii()
+        if v.get("email_lien_he") is not None:
+            assert v["email_lien_he"].endswith("@hatinh.gov.vn") and v["email_lien_he"].isascii()
         assert v["dien_thoai"].startswith("039.")
         if v["co_website"]:
             assert v["dia_chi_website"].startswith("http://") and v["dia_chi_website"].endswith(".hatinh.gov.vn")
