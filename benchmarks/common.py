@@ -28,7 +28,8 @@ from pipeline.form.spec import FormSpec, load_spec  # noqa: E402
 
 CACHE = Path(os.environ.get("ICTPLAN_BENCH_CACHE") or Path(__file__).resolve().parent / ".cache")
 DONE = "complete"  # written last: a cache interrupted half-way is rebuilt
-GENERATOR_SOURCES = ("form/template.py", "form/meta.py", "form/layout.py", "form/sample.py", "form/spec.py")  # what writes the bytes
+GENERATOR_SOURCES = ("form/template.py", "form/meta.py", "form/layout.py", "form/sample.py", "form/plausible.py",
+                     "form/spec.py")  # what writes the bytes
 CHUNK = 250  # agencies per generation task
 
 
