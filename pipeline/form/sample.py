@@ -321,6 +321,10 @@ _PROJECTS = (
      "Bảo đảm an toàn, an ninh thông tin cho mạng nội bộ và dữ liệu của cơ quan.",
      "Lắp đặt tường lửa, phần mềm phòng chống mã độc, ban hành quy định an toàn thông tin."),
 )
+# An agency without a website builds one instead of upgrading it: (name, scope).
+_NEW_WEBSITE = {"Nâng cấp trang thông tin điện tử": (
+    "Xây dựng trang thông tin điện tử", "Thiết kế trang, đăng ký tên miền .hatinh.gov.vn, chuyên mục thủ tục "
+    "hành chính, hỏi đáp; đào tạo cán bộ cập nhật tin.")}
 _INVESTMENT_SHARE = (0.8, 4.0)  # an investment project's cost, in years of the agency's IT spending
 _RECURRENT_SHARE = (0.15, 0.8)  # a recurrent task's or a rental's cost, likewise
 
@@ -734,7 +738,8 @@ class _Generator:
             for key, p in (("web_co_to_chuc", 0.95), ("web_co_van_ban", 0.8), ("web_co_tthc", 0.6),
                            ("web_co_danh_ba_email", 0.4), ("web_co_du_an_dau_thau", 0.3), ("web_co_gop_y", 0.5)):
                 v[key] = self.chance(p)
-        procedures = rng.randint(80, 300) if self.huyen else rng.randint(20, 150)
+        procedures = rng.randint(120, 300) if self.huyen else rng.randint(*{"S": (10, 50), "M": (30, 120)}.get(
+            self.profile.size_class, (50, 150)))
         level_1 = rng.randint(0, procedures // 2) if has_site else 0
         level_2 = rng.randint(1, max(1, (procedures - level_1) // 10)) if has_site and self.chance(0.4) else 0
         v["so_tthc"] = procedures
@@ -799,6 +804,8 @@ class _Generator:
             if total < 100:
                 break
             budget -= total
+            if not self.v.get("co_website") and name in _NEW_WEBSITE:  # without a website: build one
+                name, scope = _NEW_WEBSITE[name]
             self.projects.append(self._project(number, name.format(database=self.database), area, kind, goal,
                                                scope, start, end, total))
 
@@ -856,7 +863,8 @@ class _Generator:
             if year > 2008:
                 goal = round(goal * rng.uniform(1.0, 1.3))
             rest = max(goal - from_projects, _tenths(rng, 10, 40))  # recurrent spending besides the projects
-            tasks = rng.sample(_RECURRENT_TASKS, rng.randint(1, 3) if rest >= 300 else 1)
+            recurrent = [t for t in _RECURRENT_TASKS if v.get("co_website") or "trang thông tin" not in t[0]]
+            tasks = rng.sample(recurrent, rng.randint(1, 3) if rest >= 300 else 1)
             amounts = _split(rng, rest, [rng.uniform(0.5, 1.5) for _ in tasks])
             for p in self.projects:
                 amount = round(p[f"kp_{year}"] * 10)

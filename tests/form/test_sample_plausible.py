@@ -161,6 +161,9 @@ def test_projects_and_online_services_carry_realistic_names(samples):
     for (seed, code), sample in samples.items():
         names = [p["ten_du_an"] for p in sample.projects] + [r["ten_thu_tuc"] for r in sample.tables["dvc"]]
         assert all("{" not in n for n in names), (seed, code)
+        if not sample.values["co_website"]:  # no upgrading, nor updating, a website one does not have
+            tasks = names + [t["ten_nhiem_vu"] for t in sample.tables["kh_2008"]]
+            assert not [n for n in tasks if "Nâng cấp trang" in n or "lên trang thông tin" in n], (seed, code)
         assert 2 <= len(sample.tables["dvc"]) <= 6
     # a department's roadmap names its sector's procedures: the health department's are medical
     health = {r["ten_thu_tuc"] for seed in SEEDS for r in samples[seed, "SYT"].tables["dvc"]}
