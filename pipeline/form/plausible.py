@@ -14,7 +14,7 @@ The figures (domain brief §2.3 and §3, [I/K]):
 - IT spending mostly 50–400 triệu đồng a year, more for a larger agency; about one agency in twelve spends
   outside that (a small board with 30 triệu, a large sector with 500–900);
 - nothing before the agency existed (``valid_from`` in the registry: Lộc Hà, created by Decree 20/2007/NĐ-CP
-  in February 2007, has no 2006 spending and no website of 2006);
+  on 07/02/2007, has no 2006 spending, no website and no project begun before 2007);
 - the focal agency, the one that issues the form (the spec's ``issuer_symbol``: Sở Bưu chính, Viễn thông),
   has an IT unit with IT staff, official e-mail and a website; elsewhere these are rare in 2007.
 """
@@ -32,16 +32,12 @@ from pipeline.form.spec import Field, FormSpec
 
 # Staff of an agency whose size class the registry does not give, by group (domain brief §2.3).
 TYPE_STAFF = {"so": (20, 120), "huyen": (50, 200)}
-_CLASS_STAFF = {"S": (20, 45), "M": (45, 90), "L": (90, 200)}  # the registry's STAFF_BANDS, when it has none
 # A year's IT spending (triệu đồng) of a typical agency of each size class; "" is an unknown class.
 SPENDING = {"S": (60, 150), "M": (90, 260), "L": (150, 320), "": (60, 320)}
 SPENDING_LOW, SPENDING_HIGH = 50, 400  # the band most agency-years fall in
 OUTLIER_SHARE = 0.08  # agencies whose spending falls outside the band (both years)
 YEAR = 2007  # the year the figures describe
 AS_OF = dt.date(2007, 6, 30)  # the usual "figures as at" date
-# Creation dates the registry does not (yet) give: Lộc Hà, carved out of Can Lộc and Thạch Hà by Decree
-# 20/2007/NĐ-CP of 07/02/2007 (domain brief §1.3 and §3.1). A registry's valid_from comes first.
-FOUNDED = {"H-LOCHA": dt.date(2007, 2, 7)}
 
 
 @dataclass(frozen=True)
@@ -49,20 +45,17 @@ class Profile:
     """One agency as the samples see it."""
 
     agency: Agency
-    size_class: str  # S | M | L, or "" when the registry does not say
+    size_class: str  # S | M | L (the registry's STAFF_BANDS), or "" when the registry does not say
     staff_band: tuple[int, int]  # (fewest, most) staff of the reporting scope
     district: bool  # a UBND huyện, thị xã, thành phố (reports its communes)
     focal: bool  # the agency that issues the form and runs IT for the province
-    founded: dt.date | None  # the day it became a reporting body; None: before any round
+    founded: dt.date | None  # the day it became a reporting body (the registry's valid_from); None: long before
 
     @classmethod
     def of(cls, spec: FormSpec, agency: Agency) -> Profile:
-        size = str(getattr(agency, "size_class", "") or "").upper()
-        band = getattr(agency, "staff_band", None) or _CLASS_STAFF.get(size) or TYPE_STAFF.get(
-            agency.group, TYPE_STAFF["so"])
-        return cls(agency, size if size in _CLASS_STAFF else "", tuple(band), agency.group == "huyen",
-                   agency.code == spec.form.get("issuer_symbol"),
-                   getattr(agency, "valid_from", None) or FOUNDED.get(agency.code))
+        band = agency.staff_band or TYPE_STAFF.get(agency.group, TYPE_STAFF["so"])
+        return cls(agency, agency.size_class if agency.staff_band else "", band, agency.group == "huyen",
+                   agency.code == spec.form.get("issuer_symbol"), agency.valid_from)
 
     def existed_in(self, year: int) -> bool:
         """Whether the agency existed at the end of ``year`` (so it can have spent, or launched, then)."""
