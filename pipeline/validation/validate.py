@@ -12,6 +12,10 @@ A bug in a rule must not stop the batch. A check that raises is re-evaluated row
 call (schemas.Crash), so only the returns whose rows make it raise get a SYS_INTERNAL_ERROR; every other
 return gets its normal verdict. If the pandera call itself raises, or a check fails in a way no single row
 explains, the batch is split in halves and validated again, down to single returns.
+
+A batch of one return (the desk's self-check, `ictplan check FILE`) has nothing to share pandera's
+per-call cost with: its frames are checked by the same checks called directly (validation/direct.py), with
+the same failure cases, and through pandera whenever that path cannot vouch for giving the same.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from pipeline.issues import (
     issue,
     sort_key,
 )
+from pipeline.validation import direct
 from pipeline.validation.schemas import (
     CHECK_CRASHES,
     ROW,
@@ -84,20 +89,25 @@ def status_of(issues: list[Issue]) -> str:
     return ACCEPTED
 
 
-def validate_batch(submissions: list[Submission], spec: FormSpec) -> list[Verdict]:
-    """Validate every readable submission in two pandera calls (returns, project rows) and give each
-    submission its verdict. Unreadable submissions are rejected with their read issues only."""
+def validate_batch(submissions: list[Submission], spec: FormSpec, *, direct: bool | None = None) -> list[Verdict]:
+    """Validate every readable submission in one pandera call per frame (returns, each table's rows) and
+    give each submission its verdict. Unreadable submissions are rejected with their read issues only.
+
+    ``direct``: check the frames without pandera where direct.py can (default: when one submission is
+    readable); False always goes through pandera (the tests compare the two)."""
     found: dict[int, list[Issue]] = defaultdict(list)
     crashed: dict[int, str] = {}
-    if any(s.readable for s in submissions):
+    readable = sum(1 for s in submissions if s.readable)
+    if readable:
+        fast = readable == 1 if direct is None else direct
         frame = return_frame(submissions, spec)
         _validate_frame(return_schema(spec), frame, frame.index.to_numpy(), RETURN, submissions, spec,
-                        found, crashed)
+                        found, crashed, fast)
         for table in spec.tables:
             rows = project_frame(submissions, spec, table.id)
             if len(rows):
                 _validate_frame(project_schema(spec, table.id), rows, rows[SUB].to_numpy(), table.id,
-                                submissions, spec, found, crashed)
+                                submissions, spec, found, crashed, fast)
     return [_verdict(s, found.get(i, []), crashed.get(i)) for i, s in enumerate(submissions)]
 
 
@@ -121,8 +131,8 @@ def _verdict(submission: Submission, found: list[Issue], crash: str | None) -> V
 
 def _validate_frame(schema: pa.DataFrameSchema, frame: pd.DataFrame, owners: np.ndarray, scope: str,
                     submissions: list[Submission], spec: FormSpec, found: dict[int, list[Issue]],
-                    crashed: dict[int, str]) -> None:
-    cases, crashes = _failure_cases(schema, frame, owners)
+                    crashed: dict[int, str], fast: bool = False) -> None:
+    cases, crashes = _failure_cases(schema, frame, owners, fast)
     for position, issues in failures_to_issues(cases, frame, submissions, spec, scope).items():
         found[position].extend(issues)
     for position, reason in crashes.items():
@@ -137,8 +147,8 @@ class UnexpectedFailure(RuntimeError):
     building the frame), or a check crashed without our wrapper seeing it."""
 
 
-def _failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame,
-                   owners: np.ndarray) -> tuple[pd.DataFrame, dict[int, str]]:
+def _failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame, owners: np.ndarray,
+                   fast: bool = False) -> tuple[pd.DataFrame, dict[int, str]]:
     """pandera's failure cases for the frame, and the submissions whose validation raised (→ reason).
 
     A check that raises on some rows only is contained inside the call (schemas.Crash): those rows'
@@ -147,7 +157,7 @@ def _failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame,
     2·log2(n) more calls rather than n.
     """
     try:
-        cases, crashed_rows = _run(schema, frame)
+        cases, crashed_rows = _run(schema, frame, fast)
     except Exception as exc:
         positions = np.unique(owners)
         if len(positions) <= 1:
@@ -166,10 +176,21 @@ def _failure_cases(schema: pa.DataFrameSchema, frame: pd.DataFrame,
 _NO_FAILURES = pd.DataFrame({"check": pd.Series(dtype=object), "index": pd.Series(dtype=object)})
 
 
-def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[Any, BaseException]]:
+def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame,
+         fast: bool = False) -> tuple[pd.DataFrame, dict[Any, BaseException]]:
     """One lazy validate call → (failure cases, frame rows whose evaluation raised → exception).
-    Raises when the call itself fails, or a check fails in a way no single row explains."""
-    crashes: list[Crash] = []
+    Raises when the call itself fails, or a check fails in a way no single row explains.
+    ``fast``: the checks called directly (direct.py) unless that path gives up."""
+    if fast:
+        crashes: list[Crash] = []
+        token = CHECK_CRASHES.set(crashes)
+        try:
+            cases = direct.failure_cases(schema, frame)
+        finally:
+            CHECK_CRASHES.reset(token)
+        if cases is not None:
+            return (_NO_FAILURES if cases.empty else cases), _crashed_rows(crashes)
+    crashes = []
     token = CHECK_CRASHES.set(crashes)
     try:
         try:
@@ -187,11 +208,15 @@ def _run(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> tuple[pd.DataFrame,
                 raise UnexpectedFailure(f"{first['check']} on {first['column']}: {first['failure_case']}") from None
     finally:
         CHECK_CRASHES.reset(token)
+    return cases, _crashed_rows(crashes)
+
+
+def _crashed_rows(crashes: list[Crash]) -> dict[Any, BaseException]:
     rows: dict[Any, BaseException] = {}
     for crash in crashes:
         for label, error in crash.rows.items():
             rows.setdefault(label, error)
-    return cases, rows
+    return rows
 
 
 def _reason(exc: BaseException) -> str:
