@@ -277,31 +277,42 @@ def field_checks(f: Field, spec: FormSpec) -> list[pa.Check]:
         return []
     checks = []
     if f.required:
-        checks.append(_check(lambda s: ~blank(s), Tag("RULE_REQUIRED", E, f.id), ignore_na=False))
+        checks.append(_check(Fails(_blank_values).passes, Tag("RULE_REQUIRED", E, f.id), ignore_na=False))
     value_type = f.value_type
     if value_type in NUMERIC_TYPES or value_type == "date":
-        checks += [_check(_passes(fails), tag) for tag, fails in range_bands(f)]
+        checks += [_check(fails.passes, tag) for tag, fails in range_bands(f)]
     if value_type == "choice" and f.choices:
         codes = [c.code for c in spec.choices[f.choices]]
         checks.append(_check(lambda s: s.isin(codes), Tag("VALUE_NOT_CHOICE", E, f.id)))
     if value_type in TEXT_TYPES:
-        checks += [_check(_passes(fails), tag) for tag, fails in text_bands(f)]
+        checks += [_check(fails.passes, tag) for tag, fails in text_bands(f)]
     return checks
 
 
-Fails = Callable[[pd.Series], pd.Series]
+Values = Callable[[np.ndarray], np.ndarray]
 
 
-def _passes(fails: Fails) -> Callable[[pd.Series], pd.Series]:
-    return lambda s: ~fails(s)
+@dataclass(frozen=True)
+class Fails:
+    """A failure predicate of a field's checks, on a column's values: computed with numpy on the values and
+    made a Series once, since on the few rows of one return each pandas operation costs more than its
+    arithmetic (a money field's bands take some ten of them). Called on a Series, a Series."""
+
+    on: Values
+
+    def __call__(self, s: pd.Series) -> pd.Series:
+        return pd.Series(self.on(s.to_numpy()), index=s.index, dtype=bool)
+
+    def passes(self, s: pd.Series) -> pd.Series:
+        return pd.Series(~self.on(s.to_numpy()), index=s.index, dtype=bool)
 
 
-def _below(s: pd.Series, bound: Any) -> pd.Series:
-    return s < bound if bound is not None else pd.Series(False, index=s.index)
+def _below(v: np.ndarray, bound: Any) -> np.ndarray:
+    return v < bound if bound is not None else np.zeros(len(v), dtype=bool)  # NaN, NaT: never below
 
 
-def _above(s: pd.Series, bound: Any) -> pd.Series:
-    return s > bound if bound is not None else pd.Series(False, index=s.index)
+def _above(v: np.ndarray, bound: Any) -> np.ndarray:
+    return v > bound if bound is not None else np.zeros(len(v), dtype=bool)
 
 
 def _bound(value: Any) -> Any:
@@ -319,52 +330,62 @@ def range_bands(f: Field) -> list[tuple[Tag, Fails]]:
     warn_low, warn_high = _bound(f.warn_min), _bound(f.warn_max)
     bands: list[tuple[Tag, Fails]] = []
     if f.value_type == "money":
-        def dong(s: pd.Series) -> pd.Series:
-            return s > MONEY_DONG_LIMIT
+        def dong(v: np.ndarray) -> np.ndarray:
+            return v > MONEY_DONG_LIMIT
 
-        def over(s: pd.Series) -> pd.Series:
-            return _above(s, high) & ~dong(s)
+        def over(v: np.ndarray) -> np.ndarray:
+            return _above(v, high) & ~dong(v)
 
-        bands.append((Tag("RULE_MONEY_DONG", E, f.id), dong))
+        bands.append((Tag("RULE_MONEY_DONG", E, f.id), Fails(dong)))
         if low is not None:
-            bands.append((Tag("RULE_RANGE", E, f.id), lambda s: _below(s, low)))
+            bands.append((Tag("RULE_RANGE", E, f.id), Fails(lambda v: _below(v, low))))
         if high is not None:
-            bands.append((Tag("RULE_MONEY_UNIT", E, f.id), over))
+            bands.append((Tag("RULE_MONEY_UNIT", E, f.id), Fails(over)))
         if warn_high is not None:
             bands.append((Tag("RULE_MONEY_UNIT", W, f.id),
-                          lambda s: _above(s, warn_high) & ~over(s) & ~dong(s)))
+                          Fails(lambda v: _above(v, warn_high) & ~over(v) & ~dong(v))))
         if warn_low is not None:
-            bands.append((Tag("RULE_PLAUSIBLE", W, f.id), lambda s: _below(s, warn_low) & ~_below(s, low)))
+            bands.append((Tag("RULE_PLAUSIBLE", W, f.id),
+                          Fails(lambda v: _below(v, warn_low) & ~_below(v, low))))
         return bands
 
-    def outside(s: pd.Series) -> pd.Series:
-        return _below(s, low) | _above(s, high)
+    def outside(v: np.ndarray) -> np.ndarray:
+        return _below(v, low) | _above(v, high)
 
     if low is not None or high is not None:
-        bands.append((Tag("RULE_RANGE", E, f.id), outside))
+        bands.append((Tag("RULE_RANGE", E, f.id), Fails(outside)))
     if warn_low is not None or warn_high is not None:
         bands.append((Tag("RULE_PLAUSIBLE", W, f.id),
-                      lambda s: ~outside(s) & (_below(s, warn_low) | _above(s, warn_high))))
+                      Fails(lambda v: ~outside(v) & (_below(v, warn_low) | _above(v, warn_high)))))
     return bands
 
 
-def _no_match(s: pd.Series, pattern: str) -> pd.Series:
+def _each(test: Callable[[str], bool]) -> Values:
+    """A test of one value's text (str(value), as Series.astype(str) writes it), over the values."""
+    return lambda v: np.fromiter((test(str(x)) for x in v), dtype=bool, count=len(v))
+
+
+def _no_match(pattern: str) -> Values:
     # re.search per value rather than str.contains, which warns about the spec's capturing groups
     search = re.compile(pattern).search
-    return pd.Series([search(v) is None for v in s.astype(str)], index=s.index, dtype=bool)
+    return _each(lambda text: search(text) is None)
+
+
+_NOISE, _COUNTRY, _DIGITS = re.compile(_PHONE_NOISE), re.compile(r"^\+84"), re.compile(_PHONE_DIGITS)
+
+
+def _not_a_phone(text: str) -> bool:
+    return _DIGITS.search(_COUNTRY.sub("", _NOISE.sub("", text))) is None
 
 
 def type_format_fails(value_type: str) -> Fails | None:
     """The phone / e-mail / URL format check of a type, as a failure predicate (None: no format)."""
     if value_type == "phone":
-        def phone(s: pd.Series) -> pd.Series:
-            digits = s.astype(str).str.replace(_PHONE_NOISE, "", regex=True).str.replace(r"^\+84", "", regex=True)
-            return ~digits.str.contains(_PHONE_DIGITS, regex=True)
-        return phone
+        return Fails(_each(_not_a_phone))
     if value_type == "email":
-        return lambda s: _no_match(s, _EMAIL)
+        return Fails(_no_match(_EMAIL))
     if value_type == "url":
-        return lambda s: _no_match(s, _URL)
+        return Fails(_no_match(_URL))
     return None
 
 
@@ -373,29 +394,27 @@ def text_bands(f: Field) -> list[tuple[Tag, Fails]]:
     bands: list[tuple[Tag, Fails]] = []
     if f.min_length:
         length = f.min_length
-        bands.append((Tag("RULE_TEXT_SHORT", E, f.id), lambda s: s.astype(str).str.len() < length))
-    earlier: list[Fails] = []
+        bands.append((Tag("RULE_TEXT_SHORT", E, f.id), Fails(_each(lambda text: len(text) < length))))
+    earlier: list[Values] = []
 
-    def layered(fails: Fails, before: tuple[Fails, ...]) -> Fails:
-        def run(s: pd.Series) -> pd.Series:
-            result = fails(s)
+    def layered(fails: Values, before: tuple[Values, ...]) -> Fails:
+        def run(v: np.ndarray) -> np.ndarray:
+            result = fails(v)
             for other in before:
-                result &= ~other(s)
+                result &= ~other(v)
             return result
-        return run
+        return Fails(run)
 
     type_fails = type_format_fails(f.value_type)
     if type_fails is not None:
         bands.append((Tag("RULE_PATTERN", E, f.id, "type"), type_fails))
-        earlier.append(type_fails)
+        earlier.append(type_fails.on)
     if f.pattern:
-        pattern = f.pattern
-        spec_fails = layered(lambda s: _no_match(s, pattern), tuple(earlier))
-        bands.append((Tag("RULE_PATTERN", E, f.id, "spec"), spec_fails))
-        earlier.append(lambda s: _no_match(s, pattern))
+        spec_fails = _no_match(f.pattern)
+        bands.append((Tag("RULE_PATTERN", E, f.id, "spec"), layered(spec_fails, tuple(earlier))))
+        earlier.append(spec_fails)
     if f.expect:
-        expect = f.expect
-        bands.append((Tag("RULE_EXPECTED", W, f.id), layered(lambda s: _no_match(s, expect), tuple(earlier))))
+        bands.append((Tag("RULE_EXPECTED", W, f.id), layered(_no_match(f.expect), tuple(earlier))))
     return bands
 
 
@@ -404,11 +423,15 @@ def text_bands(f: Field) -> list[tuple[Tag, Fails]]:
 
 def blank(s: pd.Series) -> pd.Series:
     """Blank cells: NaN/NaT/None, or (text columns) only spaces."""
-    if s.dtype != object:
-        return s.isna()
+    return pd.Series(_blank_values(s.to_numpy()), index=s.index, dtype=bool)
+
+
+def _blank_values(v: np.ndarray) -> np.ndarray:
+    if v.dtype != object:
+        return pd.isna(v)
     # one pass in Python beats isna + astype(str) + str.strip on short object columns
-    return pd.Series([v is None or v != v or (isinstance(v, str) and not v.strip()) for v in s.to_numpy()],
-                     index=s.index, dtype=bool)
+    return np.fromiter((x is None or x != x or (isinstance(x, str) and not x.strip()) for x in v), dtype=bool,
+                       count=len(v))
 
 
 def _truth(result: Any, index: pd.Index) -> np.ndarray:
@@ -420,8 +443,10 @@ def _truth(result: Any, index: pd.Index) -> np.ndarray:
     return np.full(len(index), bool(result) and not (isinstance(result, float) and math.isnan(result)))
 
 
-def _view(frame: pd.DataFrame, names: Iterable[str], mask: np.ndarray) -> Mapping[str, pd.Series]:
-    return {name: frame[name][mask] for name in names}
+def _view(columns: Mapping[str, pd.Series], names: Iterable[str], mask: np.ndarray) -> Mapping[str, pd.Series]:
+    if mask.all():  # every row in scope (one return's, as a rule): the columns as they are
+        return {name: columns[name] for name in names}
+    return {name: columns[name][mask] for name in names}
 
 
 def rule_outcome(rule: Rule, frame: pd.DataFrame) -> pd.Series:
@@ -432,14 +457,15 @@ def rule_outcome(rule: Rule, frame: pd.DataFrame) -> pd.Series:
     are evaluated only on rows in scope, so comparisons never meet a blank or NaT.
     """
     operands = rule.check.operands | (rule.when.operands if rule.when else frozenset())
+    columns = {name: frame[name] for name in rule.names}  # each taken once: a column of a wide frame costs
     mask = np.ones(len(frame), dtype=bool)
     for name in operands:
-        mask &= ~blank(frame[name]).to_numpy()
+        mask &= ~_blank_values(columns[name].to_numpy())
     if rule.when is not None and mask.any():
-        mask[mask] = _truth(rule.when.evaluate(_view(frame, rule.when.names, mask)), frame.index[mask])
+        mask[mask] = _truth(rule.when.evaluate(_view(columns, rule.when.names, mask)), frame.index[mask])
     holds = np.ones(len(frame), dtype=bool)
     if mask.any():
-        holds[mask] = _truth(rule.check.evaluate(_view(frame, rule.check.names, mask)), frame.index[mask])
+        holds[mask] = _truth(rule.check.evaluate(_view(columns, rule.check.names, mask)), frame.index[mask])
     return pd.Series(holds, index=frame.index)
 
 
