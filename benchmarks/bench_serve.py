@@ -5,9 +5,10 @@
 Starts `ictplan serve` as a user does (a real uvicorn server on a free loopback port), warms it with one
 self-check, then, side by side and alternated, times checking one return: a self-check POSTed to the warm
 server (the whole HTTP round trip: multipart upload, read, validation, the JSON answer), and `ictplan check
-FILE` started as a new process (Python, imports, read, validation). Each is timed on --files sample returns
-(the bench_read cache: a share carry a mistake, so their issues are found and sent back too), --repeat
-times; medians are compared. Also shown, once: an upload recorded through the desk (saved into the inbox,
+FILE` started as a new process (Python, imports, read, validation). Each is timed on --files sample returns,
+clean ones and ones with a mistake in turn (the bench_read cache), so issues are found, placed and sent back
+too, --repeat times; medians are compared. The desk writes a self-check's feedback workbook when it is
+downloaded, as `ictplan check` writes one only when asked (--feedback): neither is timed here. Also shown, once: an upload recorded through the desk (saved into the inbox,
 recorded, summary and feedback rewritten), and the server's start until it answers.
 
 The target: the warm server at least 10× faster than the fresh process.
@@ -80,7 +81,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print only a JSON object")
     args = parser.parse_args()
 
-    returns = mixed_returns(max(args.files, 12), args.seed, 0.25, quiet=args.json)[:args.files]
+    clean = mixed_returns(12, args.seed, 0.0, quiet=args.json)
+    mistaken = mixed_returns(12, args.seed, 1.0, quiet=args.json)
+    returns = [(clean, mistaken)[n % 2][n % 12] for n in range(args.files)]
     reference_before = reference_seconds()
     with tempfile.TemporaryDirectory(prefix="ictplan-bench-serve-") as scratch:
         folder = Path(scratch)

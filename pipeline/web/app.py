@@ -305,7 +305,8 @@ class Pages:
         return self.render(request, "self_check_result.html", token=token, results=results, refused=refused)
 
     async def self_check_feedback(self, request: Request) -> Response:
-        path = self.desk.self_check_feedback(request.path_params["token"], request.path_params["index"])
+        path = await run_in_threadpool(self.desk.self_check_feedback, request.path_params["token"],
+                                       request.path_params["index"])  # written now, on its first download
         if path is None or not path.is_file():
             raise HTTPException(404)
         return _download(path)

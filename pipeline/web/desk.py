@@ -5,6 +5,8 @@
   ledger, summary, exports and feedback. Within this process one consolidation runs at a time; one held by
   another process is waited for a while, then the files stay in the inbox for the next run.
 - A self-check is `check.check_files` on a private copy, outside the inbox and the outputs: nothing recorded.
+  Its feedback workbook (a copy of the file with every issue marked: several times the check's own cost) is
+  written when it is first downloaded, not while the agency waits for the check's answer.
 - The board is the report stage's per-agency state of the round; a return's page reads the ledger.
 """
 
@@ -61,11 +63,19 @@ class Job:
 
 @dataclass
 class Checked:
-    """A self-check of one file: its verdict and, when it has something to fix, its feedback workbook."""
+    """A self-check of one file: its verdict and, when it has something to fix, where its feedback workbook
+    is written on first download (``feedback_folder``; None: nothing to fix, no workbook)."""
 
     name: str
     verdict: Any
-    feedback: Path | None = None
+    feedback_folder: Path | None = None
+    written: Path | None = None  # the feedback workbook, once written
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def feedback(self) -> bool:
+        """Whether there is a feedback workbook to download."""
+        return self.feedback_folder is not None
 
 
 class Desk:
@@ -83,9 +93,13 @@ class Desk:
     def warm_up(self) -> None:
         """Import and exercise the reader and the validator once, so the first check is as fast as the next."""
         from pipeline.validation.check import read_one  # noqa: F401
+        from pipeline.validation.schemas import project_schema, return_schema
         from pipeline.validation.validate import warm_up
 
         warm_up()
+        return_schema(self.spec)  # built once per spec, then cached: not on the first agency's time
+        for table in self.spec.tables:
+            project_schema(self.spec, table.id)
 
     # --- board -------------------------------------------------------------------------------------------
     def board(self, today: dt.date | None = None) -> Any:
@@ -163,19 +177,27 @@ class Desk:
             path.write_bytes(upload.data)
             paths.append(path)
         verdicts = check_files(paths, self.spec, self.registry)
-        results = [Checked(path.name, verdict, self._feedback(verdict, folder / "feedback" / str(n)))
+        results = [Checked(path.name, verdict, folder / "feedback" / str(n) if self._has_feedback(verdict) else None)
                    for n, (path, verdict) in enumerate(zip(paths, verdicts, strict=True))]
         self._keep(token, results)
         return token, results
 
-    def _feedback(self, verdict: Any, folder: Path) -> Path | None:
+    @staticmethod
+    def _has_feedback(verdict: Any) -> bool:
+        return bool(verdict.submission.path) and any(str(i.severity) != "info" for i in verdict.issues)
+
+    def _feedback(self, checked: Checked) -> Path | None:
+        """The self-check's feedback workbook, written on the first call (`ictplan check --feedback`'s)."""
         from pipeline.report.feedback import feedback_for_file
 
-        submission = verdict.submission
-        if not submission.path or all(str(i.severity) == "info" for i in verdict.issues):
+        if checked.feedback_folder is None:
             return None
-        return feedback_for_file(Path(submission.path), submission, verdict.issues, self.spec, folder,
-                                 registry=self.registry)
+        with checked.lock:  # two clicks on the link write it once
+            if checked.written is None:
+                submission = checked.verdict.submission
+                checked.written = feedback_for_file(Path(submission.path), submission, checked.verdict.issues,
+                                                    self.spec, checked.feedback_folder, registry=self.registry)
+            return checked.written
 
     def _keep(self, token: str, results: list[Checked]) -> None:
         with self._checks_lock:
@@ -260,4 +282,4 @@ class Desk:
             results = self.self_checks.get(token)
         if results is None or not 0 <= index < len(results):
             return None
-        return results[index].feedback
+        return self._feedback(results[index])

@@ -284,7 +284,11 @@ def test_self_check_shows_what_would_be_refused_and_records_nothing(client, reco
     page = post_files(client, "/self-check", [(returns[f"{code}:bad"].name, returns[f"{code}:bad"].read_bytes())])
     assert "Nếu gửi bây giờ: bị từ chối" in page.text
     link = re.search(r'href="(/self-check/[^"]+)"', page.text)[1]
-    assert client.get(link).content[:2] == b"PK"
+    written = client.app.pages.desk.scratch.glob("*/feedback/*/*.xlsx")
+    assert not list(written)  # the feedback workbook is written when it is asked for, not before the answer
+    workbook = client.get(link).content
+    assert workbook[:2] == b"PK" and client.get(link).content == workbook
+    assert len(list(client.app.pages.desk.scratch.glob("*/feedback/*/*.xlsx"))) == 1  # written once
     assert ledger_rows(recorded) == before and sorted(recorded.inbox.iterdir()) == inbox
     assert client.get(link.rsplit("/", 1)[0] + "/7").status_code == 404
     answer = client.post("/self-check", data={"csrf": token(client)}, headers={"accept": "application/json"},
