@@ -43,7 +43,7 @@ def desk_round(tmp_path, spec, registry):
     aside = {}
     for n, (path, sample) in enumerate(written):
         if n < 35:
-            shutil.copy(path, paths.inbox)
+            shutil.copy2(path, paths.inbox)  # with its time: when the department received it, in 2007
         elif sample.mistakes and "bad" not in aside:
             aside["bad"] = (sample.agency.code, path)
         elif not sample.mistakes and "clean" not in aside:
@@ -118,6 +118,9 @@ def test_the_desk_in_a_browser(server, page, tmp_path, registry):
     page.goto(url + "/")
     assert page.locator("tr[data-agency]").count() == len(registry.agencies)
     assert state_of(page, clean_code) == "missing" and state_of(page, bad_code) == "missing"
+    received = page.locator("tr[data-agency] td:nth-child(4)").all_inner_texts()  # "Nhận lúc"
+    assert sum(bool(re.fullmatch(r"\d\d/\d\d/2007 \d\d:\d\d", t)) for t in received) >= 30  # files' times
+    assert page.inner_text("p.deadline") == "Hạn gửi báo cáo: 30/09/2007 (đã qua)."  # no count of 7,000 days
     missing_before = int(page.inner_text('.n[data-state="missing"]'))
 
     page.click("text=Nhận báo cáo >> nth=0")

@@ -3,7 +3,9 @@ every guard: CSRF, limits, names, downloads, the staff password, the shared run 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import re
 import threading
 import warnings
@@ -16,6 +18,7 @@ from conftest import csrf_of
 from pipeline.cli import cli
 from pipeline.record.ledger import Ledger
 from pipeline.record.lock import RunLock
+from pipeline.run import consolidate
 from pipeline.web import app as web_app
 from pipeline.web import desk as web_desk
 from pipeline.web.security import load_password, store_password, verify_password
@@ -66,11 +69,47 @@ def test_board_lists_every_agency_with_its_state_and_counts(client, registry):
     assert {code: state for state, code in rows if state != "missing"} == {
         a.code: "valid" for a in registry.agencies[:2]}
     assert f'<span class="n" data-state="missing">{len(registry.agencies) - 2}</span>' in page
-    assert "Hạn gửi báo cáo: 30/09/2007, đã quá hạn" in page
+    assert '<p class="deadline">Hạn gửi báo cáo: 30/09/2007' in page
     missing = client.get("/?state=missing").text
     assert len(re.findall(r"data-agency=", missing)) == len(registry.agencies) - 2
     found = client.get("/?q=tai chinh").text  # without accents: Sở Tài chính
     assert re.findall(r'data-agency="([^"]+)"', found) == ["STC"]
+
+
+@pytest.mark.parametrize(("today", "line"), [
+    (dt.date(2007, 9, 20), "Hạn gửi báo cáo: 30/09/2007, còn 10 ngày."),
+    (dt.date(2007, 9, 30), "Hạn gửi báo cáo: hôm nay, 30/09/2007."),
+    (dt.date(2007, 10, 12), "Hạn gửi báo cáo: 30/09/2007, đã quá hạn 12 ngày."),
+    (dt.date(2007, 12, 29), "Hạn gửi báo cáo: 30/09/2007, đã quá hạn 90 ngày."),
+    (dt.date(2007, 12, 30), "Hạn gửi báo cáo: 30/09/2007 (đã qua)."),  # long past: no count of days
+    (dt.date(2026, 12, 3), "Hạn gửi báo cáo: 30/09/2007 (đã qua)."),
+])
+def test_the_deadline_line_counts_the_days_until_the_deadline_is_long_past(client, today, line):
+    client.app.pages.config.today = today
+    assert f'<p class="deadline">{line}</p>' in client.get("/").text
+
+
+def test_board_shows_when_each_file_was_received_and_how_it_stands_against_the_deadline(
+        paths, returns, spec, registry):
+    """"Nhận lúc" is the ledger's received time (the file's time in the inbox), not the day the board is
+    looked at; a file long after the deadline is "more than 90 days late", not thousands of days."""
+    paths.inbox.mkdir(parents=True)
+    received = {registry.agencies[0].code: dt.datetime(2007, 9, 25, 10, 30),
+                registry.agencies[1].code: dt.datetime(2007, 10, 3, 8, 5),
+                registry.agencies[2].code: dt.datetime(2026, 12, 3, 9, 0)}
+    for code, moment in received.items():
+        copy = paths.inbox / returns[code].name
+        copy.write_bytes(returns[code].read_bytes())
+        os.utime(copy, (moment.timestamp(), moment.timestamp()))
+    consolidate(paths, spec, registry)
+    client = client_for(spec, registry, paths)
+    client.app.pages.config.today = dt.date(2026, 12, 3)
+    page = client.get("/").text
+    cells = {code: re.search(rf'data-agency="{code}".*?</tr>', page, re.S)[0] for code in received}
+    expected = {"25/09/2007 10:30": "đúng hạn", "03/10/2007 08:05": "trễ 3 ngày", "03/12/2026 09:00": "trễ hơn 90 ngày"}
+    for (code, row), (when, against) in zip(cells.items(), expected.items(), strict=True):
+        assert f"<td>{when}</td>" in row and f"<td>{against}</td>" in row, (code, row)
+    assert "Hạn gửi báo cáo: 30/09/2007 (đã qua)." in page
 
 
 def test_board_switches_to_english_and_remembers_it(client):
