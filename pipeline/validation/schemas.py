@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -494,10 +495,29 @@ def first_rows(frame: pd.DataFrame, key: str) -> pd.Series:
 
 def duplicate_rows(frame: pd.DataFrame, key: str) -> pd.Series:
     """True for a row whose key repeats an earlier row's key within the same submission."""
+    if not _keys_may_repeat(frame, key):
+        return pd.Series(False, index=frame.index, dtype=bool)
     keyed = pd.DataFrame({SUB: frame[SUB], ROW: frame[ROW], "key": normalise_key(frame[key])}, index=frame.index)
     ordered = keyed.sort_values([SUB, ROW], kind="stable")
     dup = ordered.duplicated([SUB, "key"], keep="first") & ordered["key"].notna()
     return dup.reindex(frame.index)
+
+
+def _keys_may_repeat(frame: pd.DataFrame, key: str) -> bool:
+    """False when no two rows of one submission share a key as normalise_key writes it: one pass in Python
+    over a table's few rows, instead of normalising, sorting and grouping with pandas. A key that is not
+    text leaves the answer to pandas (True)."""
+    seen: set[tuple[Any, str]] = set()
+    for sub, value in zip(frame[SUB].to_numpy().tolist(), frame[key].to_numpy().tolist(), strict=True):
+        if value is None or value != value or (isinstance(value, str) and not value.strip()):
+            continue  # blank: no key
+        if not isinstance(value, str):
+            return True
+        norm = " ".join(unicodedata.normalize("NFC", value).casefold().split())
+        if (sub, norm) in seen:
+            return True
+        seen.add((sub, norm))
+    return False
 
 
 def _duplicate_check(table: Table) -> pa.Check:

@@ -395,6 +395,24 @@ def test_duplicate_rows_within_one_submission_only():
     assert schemas.first_rows(frame, "ten_du_an").iloc[4] == 7
 
 
+@pytest.mark.parametrize("keys", [
+    ["Xây dựng website", "Xa\u0302y dựng website"],  # NFC and NFD: one key
+    ["Phần mềm  Một cửa", " phần mềm một CỬA "],  # case and spaces: one key
+    ["Cổng thông tin", "Cổng thông tin điện tử", "  ", None, float("nan")],  # distinct, blanks never repeat
+    ["Mạng LAN", "Mạng LAN", "Mạng LAN"],
+    ["Đào tạo", 2008, "Đào tạo"],  # a key that is not text: pandas decides, as before
+])
+def test_the_quick_pass_over_keys_agrees_with_pandas(keys):
+    """duplicate_rows skips pandas when no key repeats (_keys_may_repeat); where it does not skip, and where
+    it does, the answer is pandas' own (normalise_key, sort, duplicated)."""
+    frame = pd.DataFrame({"_sub": [0] * len(keys), "_row": range(7, 7 + len(keys)),
+                          "ten_du_an": pd.Series(keys, dtype=object)})
+    keyed = pd.DataFrame({"_sub": frame["_sub"], "_row": frame["_row"], "key": schemas.normalise_key(frame["ten_du_an"])})
+    by_pandas = (keyed.duplicated(["_sub", "key"], keep="first") & keyed["key"].notna()).tolist()
+    assert schemas.duplicate_rows(frame, "ten_du_an").tolist() == by_pandas
+    assert schemas._keys_may_repeat(frame, "ten_du_an") is (any(by_pandas) or any(isinstance(k, int) for k in keys))
+
+
 # --- the spec drives everything -----------------------------------------------------------------------
 
 
