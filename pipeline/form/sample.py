@@ -1134,14 +1134,16 @@ _INJECTORS: tuple[Callable[[FormSpec, SampleReturn, random.Random], _Injected], 
 )
 
 
-def _inject_one(spec: FormSpec, sample: SampleReturn, rng: random.Random) -> None:
-    """Add one mistake that raises exactly what it records; a candidate with side effects is dropped.
+def _inject_one(spec: FormSpec, sample: SampleReturn, rng: random.Random,
+                injectors: Sequence[Callable[[FormSpec, SampleReturn, random.Random], _Injected]] = _INJECTORS) -> None:
+    """Add one mistake that raises exactly what it records (one of `injectors`: a form's own); a candidate with
+    side effects is dropped.
 
     Mistakes never share a field or a project row with earlier ones, so each stays visible on its own.
     """
     before = set(audit(spec, sample.values, sample.projects, sample.cell_text, sample.tables))
     taken = {(m.field, m.row) for m in sample.mistakes}
-    for injector in rng.sample(_INJECTORS, len(_INJECTORS)):
+    for injector in rng.sample(list(injectors), len(injectors)):
         trial = copy.deepcopy(sample)
         injected = injector(spec, trial, rng)
         if injected is None:

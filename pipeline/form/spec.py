@@ -41,7 +41,7 @@ ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 _FIELD_KEYS = {"id", "vi", "en", "type", "unit", "required", "prefilled", "min", "max", "warn_min", "warn_max",
                "choices", "formula", "format", "pattern", "pattern_vi", "pattern_en", "expect", "expect_vi",
-               "expect_en", "min_length", "help_vi", "help_en", "width"}
+               "expect_en", "min_length", "help_vi", "help_en", "width", "plan_field"}
 _TARGET_KEYS = {"id", "vi", "en", "type", "unit", "min", "max", "current"}
 _GRID_KEYS = {"type", "unit", "min", "max", "warn_max", "columns", "column_vi", "rows", "head_vi"}
 _GRID_ROW_KEYS = {"id", "vi", "en", "sum"}
@@ -97,6 +97,7 @@ class Field:
     width: float | None = None
     target_of: str | None = None  # base id of a target row
     year: int | None = None  # target year, or the current year for a 'current' field
+    plan_field: str | None = None  # a report form's result: the field of the plan round's return it is held against
 
     @property
     def is_input(self) -> bool:
@@ -221,7 +222,7 @@ class FormSpec:
                 "section": f.section, "unit": f.unit, "unit_en": f.unit_en, "required": f.required,
             }
             for key in ("min", "max", "warn_min", "warn_max", "choices", "format", "pattern", "expect",
-                        "min_length", "target_of", "year"):
+                        "min_length", "target_of", "year", "plan_field"):
                 value = getattr(f, key)
                 if value is not None:
                     out[key] = value.isoformat() if isinstance(value, dt.date) else value
@@ -257,20 +258,143 @@ class FormSpec:
 
 
 def load_spec(path: str | Path | None = None) -> FormSpec:
-    """Load and check a spec file (default: the bundled form spec)."""
+    """Load and check a spec file (default: the bundled form spec). A spec with `form.base_spec` takes
+    that spec's units and choices, and its fields, table columns and rules where it says `same: <id>`."""
     path = Path(path) if path else DEFAULT_SPEC
+    raw_bytes, data = _read_yaml(path)
+    digest = hashlib.sha256(raw_bytes)
+    base_name = data.get("form", {}).get("base_spec") if isinstance(data, dict) and isinstance(
+        data.get("form"), dict) else None
+    if base_name:
+        base_path = path.parent / str(base_name)
+        base_bytes, base = _read_yaml(base_path)
+        if isinstance(base, dict) and isinstance(base.get("form"), dict) and base["form"].get("base_spec"):
+            raise SpecError("form.base_spec", f"{base_name} has a base_spec itself: one level only")
+        data = _on_base(data, base, str(base_name))
+        digest.update(base_bytes)  # a change to the base changes this form too
+    spec = build_spec(data)
+    return _with(spec, sha256=digest.hexdigest(), path=str(path))
+
+
+def round_specs(*folders: Path) -> dict[str, Path]:
+    """Round → its spec file, for every spec (`*spec.yaml`) in `folders` (default: the bundled folder, where
+    form_spec.yaml and report_2008_spec.yaml are). Files that are not specs are passed over."""
+    found: dict[str, Path] = {}
+    for folder in folders or (DEFAULT_SPEC.parent,):
+        for path in sorted(folder.glob("*spec.yaml")):
+            try:
+                form = yaml.load(path.read_bytes(), Loader=_YAML_LOADER).get("form") or {}
+            except (OSError, yaml.YAMLError, AttributeError):
+                continue
+            if isinstance(form, dict) and form.get("round"):
+                found.setdefault(str(form["round"]), path)
+    return found
+
+
+def plan_spec_of(spec: FormSpec) -> FormSpec:
+    """The spec of the round whose plan `spec` reports on (its `base_spec`, of round `plan_round`)."""
+    base, wanted = spec.form.get("base_spec"), spec.form.get("plan_round")
+    if not base or not wanted:
+        raise SpecError("form.plan_round", f"{spec.form_id} reports on no plan (no base_spec and plan_round)")
+    plan = load_spec(Path(spec.path).parent / str(base) if spec.path else DEFAULT_SPEC.parent / str(base))
+    if plan.round != str(wanted):
+        raise SpecError("form.plan_round", f"{base} is round {plan.round}, not the plan round {wanted}")
+    return plan
+
+
+def reports_on(plan: FormSpec) -> list[FormSpec]:
+    """The report forms beside `plan`'s file whose `plan_round` is its round (the 2008 report on the 2007
+    plans), in round order."""
+    folder = Path(plan.path).parent if plan.path else DEFAULT_SPEC.parent
+    found = []
+    for round_, path in sorted(round_specs(folder).items()):
+        if round_ != plan.round and path != Path(plan.path):
+            candidate = load_spec(path)
+            if str(candidate.form.get("plan_round", "")) == plan.round:
+                found.append(candidate)
+    return found
+
+
+def spec_for_round(round_: str, *folders: Path) -> Path:
+    """The spec file of round `round_` (see `round_specs`); SpecError naming the rounds there are."""
+    known = round_specs(*folders)
+    if round_ not in known:
+        raise SpecError("--round", f"no form spec of round {round_!r} (rounds with a spec: {', '.join(known)})")
+    return known[round_]
+
+
+def _read_yaml(path: Path) -> tuple[bytes, Any]:
     try:
         raw_bytes = path.read_bytes()
     except OSError as err:
         raise SpecError(str(path), f"cannot read the spec file ({err.strerror})") from None
     try:
-        data = yaml.load(raw_bytes, Loader=_YAML_LOADER)  # a safe loader (libyaml's when present)
+        return raw_bytes, yaml.load(raw_bytes, Loader=_YAML_LOADER)  # a safe loader (libyaml's when present)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path.name} line {mark.line + 1}" if mark else path.name
         raise SpecError(where, f"not valid YAML ({getattr(err, 'problem', err)})") from None
-    spec = build_spec(data)
-    return _with(spec, sha256=hashlib.sha256(raw_bytes).hexdigest(), path=str(path))
+
+
+def _on_base(data: dict[str, Any], base: Any, base_name: str) -> dict[str, Any]:
+    """`data` with what it takes from its base spec: the base's units and choices under its own (its own
+    win), and every `{same: id, …}` entry replaced by the base's entry of that id with the keys given beside
+    `same` over it (a key given as null is dropped). Fields are named by id, table columns by
+    `<table id>.<column id>`, rules by rule id."""
+    if not isinstance(base, dict):
+        raise SpecError("form.base_spec", f"{base_name} is not a spec")
+    entries: dict[str, dict[str, Any]] = {}
+    rules: dict[str, dict[str, Any]] = {}
+    for sheet in base.get("sheets") or ():
+        for section in sheet.get("sections") or ():
+            for item in section.get("fields") or ():
+                entries[str(item.get("id"))] = item
+        table = sheet.get("table")
+        if isinstance(table, dict):
+            for column in table.get("columns") or ():
+                entries[f"{table.get('id')}.{column.get('id')}"] = column
+    for rule in base.get("rules") or ():
+        rules[str(rule.get("id"))] = rule
+
+    def resolve(item: Any, known: dict[str, dict[str, Any]], where: str) -> Any:
+        if not isinstance(item, dict) or "same" not in item:
+            return item
+        name = str(item["same"])
+        if name not in known:
+            raise SpecError(where, f"same: '{name}' is not in {base_name}")
+        merged = {**known[name], **{k: v for k, v in item.items() if k != "same"}}
+        if "." in name and "id" not in item:
+            merged["id"] = name.split(".", 1)[1]
+        return {k: v for k, v in merged.items() if v is not None}
+
+    out = dict(data)
+    out["units"] = {**(base.get("units") or {}), **(data.get("units") or {})}
+    out["choices"] = {**(base.get("choices") or {}), **(data.get("choices") or {})}
+    sheets = []
+    for i, sheet in enumerate(data.get("sheets") or ()):
+        sheet = dict(sheet)
+        if "sections" in sheet:
+            sheet["sections"] = [
+                {**section, "fields": [resolve(f, entries, f"sheets[{i}].sections[{j}].fields[{k}]")
+                                       for k, f in enumerate(section.get("fields") or ())]}
+                if "fields" in section else section
+                for j, section in enumerate(sheet["sections"])]
+        if isinstance(sheet.get("table"), dict):
+            table = dict(sheet["table"])
+            table["columns"] = [resolve(c, entries, f"sheets[{i}].table.columns[{k}]")
+                                for k, c in enumerate(table.get("columns") or ())]
+            sheet["table"] = table
+        sheets.append(sheet)
+    out["sheets"] = sheets
+    out["rules"] = [resolve(r, rules, f"rules[{k}]") for k, r in enumerate(data.get("rules") or ())]
+    return out
+
+
+def _plan_field(data: dict[str, Any], where: str) -> str | None:
+    value = data.get("plan_field")
+    if value is not None and (not isinstance(value, str) or not ID_PATTERN.match(value)):
+        raise SpecError(where, "plan_field must be a field id of the plan round's form")
+    return value
 
 
 def _with(spec: FormSpec, **changes: Any) -> FormSpec:
@@ -580,6 +704,7 @@ class _Builder:
             expect_vi=str(data.get("expect_vi", "")), expect_en=str(data.get("expect_en", "")),
             min_length=data.get("min_length"), help_vi=str(data.get("help_vi", "")),
             help_en=str(data.get("help_en", "")), width=data.get("width"),
+            plan_field=_plan_field(data, where),
         )
 
     def unit_en(self, unit: str, where: str) -> str:

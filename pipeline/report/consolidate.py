@@ -281,11 +281,12 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict
                             ).set_index("code"),
         values=values, measures=measures, table=table, totals=totals, coverage=coverage,
         detail_measures=tuple(m.id for m in measures.values() if _is_detail(spec, m)),
-        key_measures=KEY_MEASURES, overview_measures=OVERVIEW_MEASURES,
-        plan_measures=(*PLAN_YEARS.values(), PLAN_TOTAL, *PLAN_SOURCES),
-        agency_funding_measures=(*PLAN_YEARS.values(), PLAN_TOTAL, *PLAN_SOURCES, PROJECT_COUNT,
-                                 *(spec.table.totals[c] for c in PROJECT_YEARS.values()),
-                                 spec.table.totals[PROJECT_COST]),
+        key_measures=_present(KEY_MEASURES, measures), overview_measures=_present(OVERVIEW_MEASURES, measures),
+        plan_measures=_present((*PLAN_YEARS.values(), PLAN_TOTAL, *PLAN_SOURCES), measures),
+        agency_funding_measures=_present((*PLAN_YEARS.values(), PLAN_TOTAL, *PLAN_SOURCES, PROJECT_COUNT,
+                                          *(spec.table.totals.get(c, "") for c in PROJECT_YEARS.values()),
+                                          spec.table.totals.get(PROJECT_COST, "")), measures)
+        if not reports_on_plan(spec) else (),
         targets=_target_blocks(spec), projects=_with_duplicates(ordered),
         funding_by_area=_funding_by_area(spec, ordered), narratives=_narratives(spec, values),
         submissions=history.drop(columns=["values", "moved"]).reset_index(drop=True),
@@ -293,6 +294,11 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict
         moved_cells=_moved_cells(counted), unattributed=int((~history["agency"].isin(codes)).sum()),
         tables={t.id: _table_rows(t, registry, counted, (table_rows or {}).get(t.id, {})) for t in spec.other_tables},
     )
+
+
+def _present(ids: Iterable[str], measures: Mapping[str, Measure]) -> tuple[str, ...]:
+    """The measures of `ids` the spec has (a report form has none of the plan's)."""
+    return tuple(i for i in ids if i in measures)
 
 
 def figures(spec: FormSpec, values: pd.DataFrame, projects: pd.DataFrame, group_of: pd.Series,
@@ -309,20 +315,33 @@ def figures(spec: FormSpec, values: pd.DataFrame, projects: pd.DataFrame, group_
     return measures, table, totals, coverage
 
 
+def reports_on_plan(spec: FormSpec) -> bool:
+    """A report form (`form.plan_round`: the 2008 report on the 2007 plan) asks no plan of its own: the summary
+    leaves out the plan's figures (funding 2008–2010, project periods) it does not have."""
+    return bool(spec.form.get("plan_round"))
+
+
 def check_spec(spec: FormSpec) -> None:
     """Raise SummarySpecError naming every field the summary needs but the spec lacks or types otherwise."""
     problems = []
+    report_form = reports_on_plan(spec)
+    plan_only = {SPEND_2007, *PLAN_YEARS.values(), PLAN_TOTAL, *PLAN_SOURCES, PROJECT_START, PROJECT_COST,
+                 *PROJECT_YEARS.values()}
     for field_id, types in _EXPECTED_TYPES.items():
+        if report_form and field_id in plan_only:
+            continue
         f = spec.fields.get(field_id)
         if f is None or not ({f.type, f.format} & types):
             problems.append(f"{field_id} ({'/'.join(sorted(types))})")
     columns = {c.id: c for c in spec.table.columns} if spec.table else {}
     for column_id, types in _EXPECTED_COLUMNS.items():
+        if report_form and column_id in plan_only:
+            continue
         c = columns.get(column_id)
         if c is None or c.type not in types:
             problems.append(f"{spec.table.id if spec.table else 'table'}.{column_id} ({'/'.join(sorted(types))})")
     for column_id in (PROJECT_COST, *PROJECT_YEARS.values()):
-        if spec.table is not None and column_id not in spec.table.totals:
+        if spec.table is not None and column_id not in spec.table.totals and not report_form:
             problems.append(f"totals row for column {column_id}")
     clash = sorted((set(RATIOS) | {PROJECT_COUNT}) & set(spec.fields))
     if clash:
@@ -724,7 +743,8 @@ def _projects(spec: FormSpec, registry: Registry, counted: pd.DataFrame,
     frame["area"] = frame[PROJECT_AREA].where(frame[PROJECT_AREA].isin(areas), UNCLASSIFIED)
     order = {c: i for i, c in enumerate(a.code for a in registry.agencies)}
     frame = frame.assign(_o=frame["agency"].map(order)).sort_values(["_o", "row"], kind="stable").drop(columns="_o")
-    start = frame[PROJECT_START].map(lambda y: "0000" if pd.isna(y) else str(int(y)))
+    start = (frame[PROJECT_START].map(lambda y: "0000" if pd.isna(y) else str(int(y))) if PROJECT_START in frame
+             else pd.Series("0000", index=frame.index))
     seq = frame.groupby([frame["agency"], start], sort=False).cumcount() + 1
     frame.insert(0, "project_id", frame["agency"] + "-" + start + "-" + seq.map("{:02d}".format))
     return frame.reset_index(drop=True)
@@ -767,7 +787,7 @@ def _funding_by_area(spec: FormSpec, projects: pd.DataFrame) -> pd.DataFrame:
     areas = _area_order(spec) + ([UNCLASSIFIED] if (projects["area"] == UNCLASSIFIED).any() else [])
     grouped = projects.groupby("area")
     frame = grouped[money].sum().reindex(areas).fillna(0.0)
-    frame["plan_total"] = frame[list(PROJECT_YEARS.values())].sum(axis=1)
+    frame["plan_total"] = frame[[c for c in PROJECT_YEARS.values() if c in frame]].sum(axis=1)
     frame["projects"] = grouped.size().reindex(areas).fillna(0).astype(int)
     frame["agencies"] = grouped["agency"].nunique().reindex(areas).fillna(0).astype(int)
     total = frame.sum()
@@ -787,8 +807,9 @@ def name_key(name: Any) -> str:
 def _duplicates(projects: pd.DataFrame) -> pd.DataFrame:
     """Same normalised project name in two or more agencies, ordered by name key."""
     found: dict[str, dict[str, Any]] = {}
+    costs = projects[PROJECT_COST] if PROJECT_COST in projects else pd.Series(0.0, index=projects.index)
     for name, agency, pid, cost in zip(projects[PROJECT_NAME], projects["agency"], projects["project_id"],
-                                       projects[PROJECT_COST], strict=True):
+                                       costs, strict=True):
         key = name_key(name)
         if key:
             entry = found.setdefault(key, {"key": key, "name": name, "agencies": {}, "ids": [], "cost": 0.0})

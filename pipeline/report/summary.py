@@ -180,6 +180,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "chart.pcs": ("Số máy tính bình quân trên một CBCCVC theo đơn vị (toàn tỉnh: {value})",
                   "PCs per staff member by agency (province: {value})"),
     "chart.pcs_groups": ("Số máy tính bình quân trên một CBCCVC theo khối", "PCs per staff member by group"),
+    "chart.funding_report": ("Vốn các dự án năm 2008: kế hoạch, đã bố trí và đã giải ngân theo nhóm nội dung (triệu đồng)",
+                             "Projects' 2008 money: planned, allocated and disbursed by content area (million VND)"),
     "chart.funding": ("Kinh phí dự kiến theo năm và nhóm nội dung (triệu đồng, theo danh mục dự án)",
                       "Planned funding by year and content area (million VND, from the project lists)"),
     "chart.services": ("Số dịch vụ công trực tuyến theo mức độ (toàn tỉnh)", "Online services by level (province)"),
@@ -577,9 +579,12 @@ class _Writer:
             "comments": f"ictplan · {self.s.form_id} v{self.s.form_version}",
         })
         # The print set first (what leaders receive on paper), then every other sheet, left out of printing.
-        write_print_set(self.book, all_bieu(self.s, self.spec), frame_for(self.spec), plan_year(self.s))
         order = ["overview", "key", "detail", "targets", "projects", "duplicates", "funding", "funding_agency",
                  "narratives", "status", "issues", "lineage", "history", "chartdata"]
+        if C.reports_on_plan(self.spec):  # a report on a plan: no plan of its own to print or fund
+            order = [k for k in order if k not in ("targets", "funding", "funding_agency")]
+        else:
+            write_print_set(self.book, all_bieu(self.s, self.spec), frame_for(self.spec), plan_year(self.s))
         for key in order:  # tab order fixed up front; the chart data are written first, the charts need them
             self.sheet(key, fit_width=key != "detail")
         self.write_chartdata(self.sheets["chartdata"])
@@ -650,7 +655,8 @@ class _Writer:
         for j, color in zip(range(n_series), _PALETTE * 2, strict=False):
             stacked.add_series({"name": [data, first - 1, 1 + j], "categories": [data, first, 0, last, 0],
                                 "values": [data, first, 1 + j, last, 1 + j], "fill": {"color": color}, "gap": 80})
-        stacked.set_title({"name": self.w("chart.funding"), "name_font": {**font, "size": 11}})
+        title = self.w("chart.funding_report" if C.reports_on_plan(self.spec) else "chart.funding")
+        stacked.set_title({"name": title, "name_font": {**font, "size": 11}})
         stacked.set_legend({"position": "bottom", "font": {**font, "size": 9}})
         stacked.set_y_axis({"num_format": "#,##0", "num_font": {**font, "size": 8}})
         stacked.set_x_axis({"num_font": {**font, "size": 9}})
@@ -683,7 +689,11 @@ class _Writer:
         self.chart_refs.update(pcs=(row + 1, max(end - 1, row + 1)), pcs_by_agency=by_agency)
         funding = s.funding_by_area.drop(index=C.TOTAL)
         cols = [Col(self.w("h.area"), 40, "text"), *(Col(self.area_label(a), 16, "money") for a in funding.index)]
-        year_rows: list[Row] = [("body", [str(y), *funding[c].tolist()]) for y, c in C.PROJECT_YEARS.items()]
+        # a plan's allocations per year; a report's planned, allocated and disbursed money
+        series = [(str(y), c) for y, c in C.PROJECT_YEARS.items() if c in funding] or [
+            (self.columns[c].label(self.lang), c) for c in funding.columns
+            if c in self.columns and self.columns[c].type == "money"]
+        year_rows: list[Row] = [("body", [label, *funding[c].tolist()]) for label, c in series]
         row = end + 1
         end = self.table(ws, row, cols, year_rows, widths=False, **plain)
         self.chart_refs["funding"] = (row + 1, end - 1, len(funding.index))
