@@ -33,13 +33,19 @@ class Settings:
 
     @property
     def spec(self) -> Any:
+        """The spec of --spec, or of --round (the bundled spec of that round), or the bundled form spec."""
         if self._spec is None:
-            from pipeline.form.spec import SpecError, load_spec
+            from pipeline.form.spec import SpecError, load_spec, spec_for_round
 
+            round_ = chosen_round()
             try:
-                self._spec = load_spec(self.spec_path)
+                path = self.spec_path or (spec_for_round(round_) if round_ else None)
+                self._spec = load_spec(path)
             except SpecError as err:
                 raise click.UsageError(t("spec.error", self.lang, error=err)) from None
+            if round_ and self._spec.round != round_:
+                raise click.UsageError(t("round.other_spec", self.lang, spec=path, found=self._spec.round,
+                                         round=round_))
         return self._spec
 
     @property
@@ -54,8 +60,29 @@ class Settings:
         return self._registry
 
 
+ROUND_KEY = "ictplan.round"
+
+
+def chosen_round() -> str | None:
+    """The --round of the command being run, if one was given."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.meta.get(ROUND_KEY):
+            return str(ctx.meta[ROUND_KEY])
+        ctx = ctx.parent
+    return None
+
+
+def _remember_round(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[ROUND_KEY] = value
+
+
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--lang, --spec and --registry on every command, after the command name."""
+    """--lang, --round, --spec and --registry on every command, after the command name."""
+    command = click.option("--round", "round_", expose_value=False, callback=_remember_round,
+                           help="The reporting round (its bundled spec, e.g. 2007-2010 or 2008; default: the "
+                                "spec's round).")(command)
     command = click.option("--registry", "registry_path", type=click.Path(dir_okay=False),
                            help="Agency registry CSV (default: workbook_templates/agencies.csv).")(command)
     command = click.option("--spec", "spec_path", type=click.Path(dir_okay=False),
@@ -128,19 +155,27 @@ def template(out_dir: str, lang: str, spec_path: str | None, registry_path: str 
 @click.option("--seed", type=int, default=2007, show_default=True, help="Random seed (same seed, same files).")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of returns that carry deliberate mistakes (recorded in manifest.json).")
+@click.option("--plan-seed", type=int, default=2007, show_default=True,
+              help="A report on a plan (--round 2008): the seed of the plan round's samples it reports on.")
 @common_options
-def sample(out_dir: str, count: int | None, seed: int, error_rate: float, lang: str, spec_path: str | None,
-           registry_path: str | None) -> None:
-    """Fill the agency templates with plausible 2007 figures, as agencies would.
+def sample(out_dir: str, count: int | None, seed: int, error_rate: float, plan_seed: int, lang: str,
+           spec_path: str | None, registry_path: str | None) -> None:
+    """Fill the agency templates with plausible figures, as agencies would: the 2007 plans, or (--round 2008)
+    the 2008 reports on the plans the same --plan-seed made, some targets reached and some not.
 
     Example: ictplan sample --out inbox --count 41 --error-rate 0.2
     """
     from pipeline.form.sample import write_samples
+    from pipeline.form.sample_results import write_results
 
     s = Settings(lang, spec_path, registry_path)
     if count is not None and count > len(s.registry.agencies):
         raise click.BadParameter(f"the registry has {len(s.registry.agencies)} agencies", param_hint="--count")
-    written = write_samples(s.spec, s.registry, Path(out_dir), count=count, seed=seed, error_rate=error_rate)
+    if s.spec.form.get("plan_round"):
+        written = write_results(s.spec, s.registry, Path(out_dir), count=count, seed=seed, plan_seed=plan_seed,
+                                error_rate=error_rate)
+    else:
+        written = write_samples(s.spec, s.registry, Path(out_dir), count=count, seed=seed, error_rate=error_rate)
     click.echo(t("sample.done", lang, count=len(written), out=out_dir,
                  mistakes=sum(1 for _, r in written if r.mistakes)))
 
@@ -349,7 +384,7 @@ def _print_run(report: Any, lang: str) -> None:
     for key, value in report.counts.items():
         table.add_row(t("count.received", lang) if key == "received" else _status_word(key, lang), str(value))
     console.print(table)
-    problems = [f for f in report.files if f.status in ("rejected", "quarantined", "unreadable")]
+    problems = [f for f in report.files if f.status in ("rejected", "quarantined", "unreadable", "other_round")]
     for result in problems:
         console.print(f"[bold]{result.name}[/bold] ({result.agency or '?'}): {_status_word(result.status, lang)}")
         console.print("  " + _rows_of_issues(result.issues, lang).replace("\n", "\n  "))
@@ -371,8 +406,10 @@ DEMO_SEED, DEMO_ERROR_RATE = 2007, 0.15  # 41 returns, 4 of them with the sample
 @click.pass_context
 def demo(ctx: click.Context, out_dir: str, lang: str, spec_path: str | None, registry_path: str | None) -> None:
     """What `make demo` does, without make (Windows has none): the templates, 41 sample returns (15% with
-    deliberate mistakes, listed in inbox/manifest.json), then their consolidation, all in one folder; last,
-    PDF copies of the summary's print set and of the draft report where LibreOffice is installed.
+    deliberate mistakes, listed in inbox/manifest.json), then their consolidation, all in one folder; then
+    PDF copies of the summary's print set and of the draft report where LibreOffice is installed; last, the
+    next round in the same ledger: the 2008 reports on those plans (templates, samples with mistakes, their
+    summary with the plan against the result), in the folder 2008/.
 
     Example: ictplan demo --out "D:\\Thử ictplan"
     """
@@ -383,6 +420,17 @@ def demo(ctx: click.Context, out_dir: str, lang: str, spec_path: str | None, reg
                **shared)
     # the draft report again (consolidate wrote it) with PDF copies of it and of the print set, to look at
     ctx.invoke(report, out_dir=str(out), db_path=str(out / "ledger.sqlite"), as_pdf=True, **shared)
+    # The next round in the same ledger: each report on this plan (the 2008 report), in a folder of its own.
+    from pipeline.form.spec import reports_on
+
+    plan = Settings(lang, spec_path, registry_path).spec
+    for report_spec in reports_on(plan):
+        folder, on = out / report_spec.round, {**shared, "spec_path": report_spec.path}
+        ctx.invoke(template, out_dir=str(folder / "templates"), **on)
+        ctx.invoke(sample, out_dir=str(folder / "inbox"), seed=DEMO_SEED, plan_seed=DEMO_SEED,
+                   error_rate=DEMO_ERROR_RATE, **on)
+        ctx.invoke(consolidate, inbox_dir=str(folder / "inbox"), out_dir=str(folder),
+                   db_path=str(out / "ledger.sqlite"), **on)
     click.echo(t("demo.done", lang, out=out.absolute()))
 
 
@@ -498,8 +546,22 @@ def status(db_path: str, as_json: bool, missing: bool, lang: str, spec_path: str
                       str(latest.errors) if latest else "", str(latest.warnings) if latest else "",
                       style="red" if a.needs_action else None)
     console = Console()
+    if len(state.rounds) > 1 or any(r["round"] != state.round for r in state.rounds):
+        console.print(_rounds_table(state, lang))  # the ledger holds several rounds: each, and which is shown
     console.print(table)
     console.print(_totals_text(state, lang))
+
+
+def _rounds_table(state: Any, lang: str) -> Any:
+    from rich.table import Table
+
+    rounds = Table(title=t("status.rounds", lang))
+    for key in ("col.form", "col.round", "col.files", "col.counted"):
+        rounds.add_column(t(key, lang))
+    for r in state.rounds:
+        rounds.add_row(str(r["form_id"] or ""), str(r["round"] or ""), str(r["files"]), str(r["counted"] or 0),
+                       style="bold" if r["round"] == state.round else None)
+    return rounds
 
 
 def _round_status(s: Settings) -> Callable[[Any], Any]:

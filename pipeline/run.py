@@ -40,7 +40,7 @@ from pipeline.report.status import FEEDBACK_KEY, ReturnKey, current_ids
 
 BATCH_SIZE = 1000  # returns per validation call (its fixed cost is ~0.3 s) and files per reading chunk
 COUNT_KEYS = ("received", "accepted", "accepted_with_warnings", "rejected", "quarantined", "duplicate",
-              "superseded", "skipped", "unchanged", "unreadable")
+              "superseded", "skipped", "unchanged", "unreadable", "other_round")
 SKIP_CODES = {"FILE_OWNER_LOCK", "FILE_SKIPPED"}
 LARGE_ROUND = 2000  # returns in a round from which memory is handed back between stages (it costs ~0.1 s)
 # Registries up to this size get the draft report with every consolidation (a province has 40–60 agencies; a
@@ -169,7 +169,7 @@ def _open_ledger(db: Path, dry_run: bool) -> Ledger:
 def _run(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, report: RunReport,
          progress: Progress) -> None:
     try:
-        run_id = ledger.start_run(socket.gethostname(), os.getpid())
+        run_id = ledger.start_run(socket.gethostname(), os.getpid(), spec.round)
     except sqlite3.OperationalError as err:  # busy: another program holds the ledger
         raise LedgerError(f"{paths.db}: {err}") from None
     try:
@@ -293,6 +293,15 @@ def _apply_chunk(incoming: list[_Incoming], new: list[_Incoming], reading: _Read
             report.files.append(FileResult(item.name, item.sha, None, "skipped", submission.issues))
             ledger.add_receipt(item.sha, item.name, run_id, "skipped")
             continue
+        if _of_another_round(submission, spec):
+            # Another round's return in this round's inbox: recorded nowhere (so its own round takes it in when
+            # it reaches its inbox, and nothing of it is counted here); reported at every run while it stays.
+            report.counts["other_round"] += 1
+            report.files.append(FileResult(item.name, item.sha, submission.agency_code, "other_round",
+                                           submission.issues))
+            continue
+        if not submission.round:  # unreadable, or no _meta: a file of the round being consolidated
+            submission.form_id, submission.round = submission.form_id or spec.form_id, spec.round
         state.batch.append((submission, item.received_at))
         if len(state.batch) >= BATCH_SIZE:
             state.changed |= _record_batch(ledger, state.batch, spec, report, run_id, state.free_core)
@@ -528,6 +537,12 @@ def _add_pending_receipts(ledger: Ledger, report: RunReport, run_id: int) -> Non
     report.pending_receipts.clear()
 
 
+def _of_another_round(submission: Submission, spec: FormSpec) -> bool:
+    """A return whose _meta names another round (FORM_OTHER_ROUND), of this form or another."""
+    return bool(submission.round) and submission.round != spec.round and any(
+        i.code == "FORM_OTHER_ROUND" for i in submission.issues)
+
+
 def _skipped(submission: Submission) -> bool:
     return bool(submission.issues) and all(i.code in SKIP_CODES for i in submission.issues)
 
@@ -588,7 +603,9 @@ def ledger_status(verdict_status: str, submission: Submission, issues: list[Issu
 def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, report: RunReport,
                    changed: bool, run_id: int) -> dict[str, str]:
     target = paths.out / summary_name(spec)
-    draft = paths.out / report_name(spec) if len(registry.agencies) <= REPORT_MAX_AGENCIES else None
+    # the draft report is the plan's (a report form's summary holds its comparison with the plan instead)
+    draft = paths.out / report_name(spec) if len(registry.agencies) <= REPORT_MAX_AGENCIES and not spec.form.get(
+        "plan_round") else None
     if not changed and target.exists() and _summary_current(ledger, run_id, target):
         # nothing new: the summary (and the draft report) on disk are already the ledger's
         return {"summary": str(target), **({"report": str(draft)} if draft is not None and draft.exists() else {})}

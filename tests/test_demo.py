@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -34,9 +35,19 @@ def test_regression_demo_outputs_were_readable_by_their_owner_alone(umask, mode,
         "report": [out / report_name(spec)],
         "exports": list((out / "data").glob("*.csv")),
         "feedback": list((out / "feedback").glob("phan_hoi_*.xlsx")),
+        # the second round, in the same ledger: the 2008 reports on those plans (issue 19)
+        "2008 templates": list((out / "2008" / "templates").glob("*.xlsx")),
+        "2008 returns": [*(out / "2008" / "inbox").glob("*.xls*"), out / "2008" / "inbox" / "manifest.json"],
+        "2008 summary": [out / "2008" / "tong_hop_BM-BCTH-2008_2008.xlsx"],
+        "2008 exports": list((out / "2008" / "data").glob("*.csv")),
+        "2008 feedback": list((out / "2008" / "feedback").glob("phan_hoi_*.xlsx")),
     }
-    assert {k: len(v) for k, v in kinds.items()} == {"templates": 42, "returns": 42, "archive": 42, "ledger": 1,
-                                                     "summary": 1, "report": 1, "exports": 6, "feedback": 4}
+    wrong_2008 = sum(1 for f in json.loads((out / "2008" / "inbox" / "manifest.json").read_text(encoding="utf-8"))[
+        "files"] if any(m["severity"] == "error" for m in f["mistakes"]))
+    assert {k: len(v) for k, v in kinds.items()} == {
+        "templates": 42, "returns": 42, "archive": 84, "ledger": 1, "summary": 1, "report": 1, "exports": 6,
+        "feedback": 4, "2008 templates": 42, "2008 returns": 42, "2008 summary": 1, "2008 exports": 6,
+        "2008 feedback": wrong_2008}
     modes = {oct(path.stat().st_mode & 0o777) for paths in kinds.values() for path in paths}
     assert modes == {oct(mode)}
     every_file = [p for p in out.rglob("*") if p.is_file()]

@@ -354,12 +354,18 @@ class _Reader:
             sub.form_id, sub.version, sub.round = spec.form_id, spec.version, spec.round
             return
         sub.form_id, sub.version, sub.round = meta.form_id, meta.version, meta.round
+        if meta.form_id != spec.form_id and meta.form_id and meta.round and meta.round != spec.round:
+            # another round's form (the 2008 report in the 2007 plans' inbox): its own round's, not this one's
+            self.add("FORM_OTHER_ROUND", found=meta.round, expected=spec.round, found_form=meta.form_id,
+                     expected_form=spec.form_id)
+            self.stop(self.best_effort_agency())
         if meta.form_id != spec.form_id:
             self.stop_with("FORM_NOT_OURS", form_id=spec.form_id)
         if meta.version != spec.version:
             self.add("FORM_OLD_VERSION", found=meta.version or NOT_SHOWN, expected=spec.version)
         if meta.round != spec.round:
-            self.add("FORM_OTHER_ROUND", found=meta.round or NOT_SHOWN, expected=spec.round)
+            self.add("FORM_OTHER_ROUND", found=meta.round or NOT_SHOWN, expected=spec.round, found_form=meta.form_id,
+                     expected_form=spec.form_id)
         if meta.version != spec.version or meta.round != spec.round:
             self.stop(self.best_effort_agency())
         if meta.spec_sha256 != spec.sha256:

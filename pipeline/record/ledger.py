@@ -29,6 +29,10 @@ from pipeline.issues import Issue, Severity, display_value, is_number
 ACCEPTED = ("accepted", "accepted_with_warnings")
 STATUSES = ("accepted", "accepted_with_warnings", "rejected", "quarantined")
 
+# The one round ledgers held before they held several (form 1.0/1.1 of the 2007 plans): what migration 0004
+# gives the rows that had none.
+LEGACY_FORM, LEGACY_ROUND = "BM-UDCNTT-2007", "2007-2010"
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", """
         CREATE TABLE runs (
@@ -104,6 +108,16 @@ MIGRATIONS: list[tuple[str, str]] = [
             data_json TEXT NOT NULL,
             PRIMARY KEY (submission_id, table_id, row)
         );
+    """),
+    # Several rounds in one ledger (issue 19): every submission and every run belongs to one round. Before,
+    # the ledger knew one round: rows without one (files that could not be read) are the 2007-2010 round's,
+    # and so is every earlier run.
+    ("0004_rounds", f"""
+        UPDATE submissions SET form_id = COALESCE(form_id, '{LEGACY_FORM}'), round = '{LEGACY_ROUND}'
+            WHERE round IS NULL OR round = '';
+        ALTER TABLE runs ADD COLUMN round TEXT;
+        UPDATE runs SET round = '{LEGACY_ROUND}';
+        CREATE INDEX submissions_round ON submissions(round, received_at);
     """),
 ]
 
@@ -222,21 +236,33 @@ class Ledger:
             raise
 
     # --- runs -----------------------------------------------------------------------------------------
-    def start_run(self, host: str, pid: int) -> int:
+    def start_run(self, host: str, pid: int, round_: str | None = None) -> int:
         """Record a new run. Called under the run lock, so a run still marked 'running' was killed or crashed
         before it could finish: it is marked 'interrupted' (its recorded returns stay; the inbox files it did
         not record are taken by this run)."""
         with self.transaction() as db:
-            run_id = int(db.execute("INSERT INTO runs (started_at, status, host, pid) VALUES (?, 'running', ?, ?)",
-                                    (_now(), host, pid)).lastrowid)
+            run_id = int(db.execute("INSERT INTO runs (started_at, status, host, pid, round) "
+                                    "VALUES (?, 'running', ?, ?, ?)", (_now(), host, pid, round_)).lastrowid)
             db.execute("UPDATE runs SET status = 'interrupted', error = ? WHERE status = 'running' AND id < ?",
                        (f"stopped before finishing (killed or crashed); found by run {run_id}", run_id))
             return run_id
 
     def previous_run(self, run_id: int) -> dict[str, Any] | None:
-        """The run recorded just before `run_id`, if any."""
-        rows = self.rows("SELECT * FROM runs WHERE id < ? ORDER BY id DESC LIMIT 1", [run_id])
+        """The run of the same round recorded just before `run_id` (of any round when there is no such run),
+        if any."""
+        this = self.db.execute("SELECT round FROM runs WHERE id = ?", (run_id,)).fetchone()
+        same = "AND round IS ? " if this else ""
+        rows = self.rows(f"SELECT * FROM runs WHERE id < ? {same}ORDER BY id DESC LIMIT 1",
+                         [run_id, this[0]] if this else [run_id])
         return rows[0] if rows else None
+
+    def rounds(self) -> list[dict[str, Any]]:
+        """Every round the ledger holds, first received first: form, round, files, agencies, returns counted,
+        first and last received."""
+        return self.rows(
+            "SELECT form_id, round, COUNT(*) AS files, COUNT(DISTINCT agency_code) AS agencies, "
+            "SUM(counted) AS counted, MIN(received_at) AS first_received, MAX(received_at) AS last_received "
+            "FROM submissions GROUP BY form_id, round ORDER BY MIN(received_at), round")
 
     def finish_run(self, run_id: int, status: str, counts: dict[str, int], outputs: dict[str, str],
                    error: str | None = None) -> None:

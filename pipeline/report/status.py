@@ -165,6 +165,9 @@ class RoundStatus:
     today: dt.date
     agencies: tuple[AgencyState, ...]  # registry order
     unattributed: tuple[ReturnState, ...]  # files whose agency is unknown or not in the registry
+    # every round the ledger holds (this one among them): form_id, round, files, agencies, counted,
+    # first_received, last_received (Ledger.rounds)
+    rounds: tuple[dict[str, Any], ...] = ()
 
     @property
     def days_to_deadline(self) -> int | None:
@@ -185,7 +188,7 @@ class RoundStatus:
                 "deadline": self.deadline.isoformat() if self.deadline else None, "today": self.today.isoformat(),
                 "days_to_deadline": self.days_to_deadline, "counts": self.counts(),
                 "agencies": [a.to_dict() for a in self.agencies],
-                "unattributed": [r.to_dict() for r in self.unattributed]}
+                "unattributed": [r.to_dict() for r in self.unattributed], "rounds": list(self.rounds)}
 
 
 def round_status(ledger: Ledger, spec: FormSpec, registry: Registry, *, today: dt.date | None = None) -> RoundStatus:
@@ -202,7 +205,7 @@ def round_status(ledger: Ledger, spec: FormSpec, registry: Registry, *, today: d
     agencies = tuple(_agency_state(a, tuple(by_agency.get(a.code, ())), contacts) for a in registry.agencies)
     deadline = spec.form.get("deadline")
     return RoundStatus(spec.form_id, spec.version, spec.round, deadline if isinstance(deadline, dt.date) else None,
-                       today or dt.date.today(), agencies, tuple(by_agency.get(None, ())))
+                       today or dt.date.today(), agencies, tuple(by_agency.get(None, ())), tuple(ledger.rounds()))
 
 
 def current_ids(returns: Iterable[ReturnKey]) -> set[int]:
