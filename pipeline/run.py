@@ -34,7 +34,7 @@ from pipeline.form.spec import FormSpec
 from pipeline.intake.submission import Submission
 from pipeline.issues import Issue, Severity, issue
 from pipeline.parallel import beside, fork_pool, outcome
-from pipeline.record.ledger import Ledger, LedgerError
+from pipeline.record.ledger import Ledger, LedgerError, decode_values
 from pipeline.record.lock import Holder, RunLock
 from pipeline.report.status import FEEDBACK_KEY, ReturnKey, current_ids
 
@@ -648,9 +648,55 @@ def _summary_of(ledger: Ledger, spec: FormSpec, registry: Registry, index: list[
                                     s["sha256"]) for s in index)
     latest = max((s["recorded_at"] for s in index), default=None)
     generated = dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)
-    return build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),
-                         ledger.projects(counted), ledger.issues(current), generated_at=generated,
-                         table_rows=ledger.table_rows(counted))
+    summary = build_summary(spec, registry, ledger.iter_submissions(spec.round, LEDGER_COLUMNS),
+                            ledger.projects(counted), ledger.issues(current), generated_at=generated,
+                            table_rows=ledger.table_rows(counted))
+    if spec.form.get("plan_round"):
+        summary = _with_plan(ledger, spec, registry, summary)
+    return summary
+
+
+def _with_plan(ledger: Ledger, spec: FormSpec, registry: Registry, summary: Any) -> Any:
+    """A report round's Summary with its comparison against the plan round the same ledger holds (the
+    "Thực hiện so với kế hoạch" sheets); as it is when the ledger holds no return of that round."""
+    from dataclasses import replace as replaced
+
+    from pipeline.form.spec import plan_spec_of
+    from pipeline.report.plan_vs_result import compare
+
+    plan_spec = plan_spec_of(spec)
+    index = ledger.submissions(plan_spec.round, INDEX_COLUMNS)
+    if not any(s["counted"] for s in index):
+        return summary
+    plan = _summary_of(ledger, plan_spec, registry, index)
+    return replaced(summary, comparison=compare(summary, plan, spec, plan_spec, successors_of(registry)))
+
+
+def previous_returns(db: Path, plan_spec: FormSpec, registry: Registry) -> dict[str, Any]:
+    """Each registry agency's counted return of `plan_spec`'s round, for carry-forward templates
+    (form.carry_forward.Previous), from the ledger alone (read only)."""
+    from pipeline.form.carry_forward import Previous
+
+    with Ledger(db) as ledger:
+        rows = [r for r in ledger.iter_submissions(plan_spec.round, ("id", "agency_code", "counted", "file_name",
+                                                                     "received_at", "values_json"))
+                if r["counted"] and registry.get(r["agency_code"])]
+        ids = [r["id"] for r in rows]
+        projects, others = ledger.projects(ids), ledger.table_rows(ids)
+        dates = {f.id for f in plan_spec.fields.values() if f.type == "date"}
+        out = {}
+        for r in rows:
+            tables = {table_id: by_id.get(r["id"], []) for table_id, by_id in others.items()}
+            if plan_spec.table is not None:
+                tables[plan_spec.table.id] = projects[r["id"]]
+            out[r["agency_code"]] = Previous(decode_values(r["values_json"], dates), tables, r["file_name"],
+                                             r["received_at"])
+    return out
+
+
+def successors_of(registry: Registry) -> dict[str, str]:
+    """Agency code → the code of its successor, for the registry's agencies that were merged into another."""
+    return {a.code: a.successor for a in registry.agencies if getattr(a, "successor", "")}
 
 
 def _write_beside_summary(summary: Any, spec: FormSpec, out: Path, draft: Path | None) -> dict[str, str]:

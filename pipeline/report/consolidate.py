@@ -229,6 +229,9 @@ class Summary:
     # id: one row per table row of the counted returns, agency (registry order) then Excel row. Columns:
     # agency, group, submission_id, row, then every column id of the table (numbers as floats).
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # A report round's result against its plan round (report.plan_vs_result.PlanVsResult), when the ledger
+    # holds the plan round: the "Thực hiện so với kế hoạch" sheets.
+    comparison: Any = None
 
     def members(self, level: str) -> int:
         """m of "n/m": agencies in a group, or in the province."""
@@ -743,8 +746,9 @@ def _projects(spec: FormSpec, registry: Registry, counted: pd.DataFrame,
     frame["area"] = frame[PROJECT_AREA].where(frame[PROJECT_AREA].isin(areas), UNCLASSIFIED)
     order = {c: i for i, c in enumerate(a.code for a in registry.agencies)}
     frame = frame.assign(_o=frame["agency"].map(order)).sort_values(["_o", "row"], kind="stable").drop(columns="_o")
+    # a report form's projects have no start year: the report's year (its round) stands in the id
     start = (frame[PROJECT_START].map(lambda y: "0000" if pd.isna(y) else str(int(y))) if PROJECT_START in frame
-             else pd.Series("0000", index=frame.index))
+             else pd.Series(spec.round[:4] if spec.round[:4].isdigit() else "0000", index=frame.index))
     seq = frame.groupby([frame["agency"], start], sort=False).cumcount() + 1
     frame.insert(0, "project_id", frame["agency"] + "-" + start + "-" + seq.map("{:02d}".format))
     return frame.reset_index(drop=True)

@@ -34,6 +34,7 @@ from pipeline.atomic import write_atomic
 from pipeline.form.spec import FormSpec
 from pipeline.i18n import t
 from pipeline.report import consolidate as C
+from pipeline.report import plan_vs_result as P
 from pipeline.report.bieu import all_bieu, as_of, plan_year
 from pipeline.report.frame import date_vi, frame_for
 from pipeline.report.print_set import PRINT_NOTE, exclude_from_printing, write_print_set
@@ -283,6 +284,9 @@ def _write_workbook(summary: C.Summary, spec: FormSpec, target: str | io.BytesIO
 
 
 
+WORDS.update(P.WORDS)  # the "Thực hiện so với kế hoạch" sheets' words (report.plan_vs_result)
+
+
 class _Writer:
     def __init__(self, summary: C.Summary, spec: FormSpec, book: xlsxwriter.Workbook, lang: str) -> None:
         self.s = summary
@@ -297,10 +301,15 @@ class _Writer:
         self.members = summary.agencies.groupby("group", sort=False).groups
         self.sections = {sec.id: sec for sheet in spec.sheets for sec in sheet.sections}
         self.columns = {c.id: c for c in spec.table.columns} if spec.table else {}
+        # A report form's own words where the plan's would be wrong: its project sheet, no print set.
+        self.words: dict[str, tuple[str, str]] = {} if not C.reports_on_plan(spec) or spec.table is None else {
+            "sheet.projects": (spec.sheet_name(spec.table.sheet), spec.table.en[:31]),
+            "title.projects": (spec.table.vi, spec.table.en.upper()),
+            "subtitle": tuple(text.removesuffix(" · {unprinted}") for text in WORDS["subtitle"])}
 
     # --- words --------------------------------------------------------------------------------------------
     def w(self, key: str, **params: Any) -> str:
-        vi, en = WORDS[key]
+        vi, en = self.words.get(key) or WORDS[key]
         text = vi if self.lang == "vi" else en
         return text.format(**params) if params else text
 
@@ -582,7 +591,9 @@ class _Writer:
         order = ["overview", "key", "detail", "targets", "projects", "duplicates", "funding", "funding_agency",
                  "narratives", "status", "issues", "lineage", "history", "chartdata"]
         if C.reports_on_plan(self.spec):  # a report on a plan: no plan of its own to print or fund
-            order = [k for k in order if k not in ("targets", "funding", "funding_agency")]
+            order = [k for k in order if k not in ("targets", "funding", "funding_agency", "duplicates")]
+            if self.s.comparison is not None:  # its plan against its result, right after the overview
+                order[1:1] = list(P.SHEETS)
         else:
             write_print_set(self.book, all_bieu(self.s, self.spec), frame_for(self.spec), plan_year(self.s))
         for key in order:  # tab order fixed up front; the chart data are written first, the charts need them
@@ -673,6 +684,128 @@ class _Writer:
         column.set_x_axis({"num_font": {**font, "size": 9}})
         column.set_size({"width": 370, "height": 380})
         ws.insert_chart(row, 1, column, {"x_offset": 630})
+
+    # --- a report round: its result against its plan round's (report.plan_vs_result) ---------------------
+    def pvr_title(self, ws: Worksheet, key: str, width: int) -> int:
+        c = self.s.comparison
+        text = self.w(f"title.{key}", year=self.s.round, plan=c.plan_round)
+        subtitle = self.w("subtitle", round=self.s.round, form=self.s.form_id, version=self.s.form_version,
+                          time=date_vi(as_of(self.s)), unprinted=self.w("unprinted"))
+        ws.write_string(0, 0, text, self.st.get("title", "plain"))
+        ws.write_string(1, 0, subtitle, self.st.get("subtitle", "plain"))
+        row = 2
+        targets = c.targets[c.targets["level"] == P.PROVINCE_LEVEL]
+        n = int(targets["n"].max()) if len(targets) else 0
+        row = self.paragraph(ws, row, self.w("pvr.note.pvr", n=n, m=len(self.s.agencies), plan=c.plan_round), width)
+        for old, new in c.notes:
+            row = self.paragraph(ws, row, self.w("pvr.note.successor", old=old, new=self.agency_name(new),
+                                                 plan=c.plan_round), width)
+        return row + 1
+
+    def level_label(self, level: str, code: str) -> str:
+        if level == P.PROVINCE_LEVEL:
+            return self.w("row.province")
+        if level == P.GROUP:
+            return self.w("row.subtotal", label=self.group_label(code))
+        return self.agency_name(code)
+
+    def write_pvr_targets(self, ws: Worksheet) -> None:
+        c, fields = self.s.comparison, {f.id: f for f in P.results_of(self.spec)}
+        cols = [Col(self.w("h.stt"), 5, "center"), Col(self.w("h.agency"), 28, "wrap"),
+                Col(self.w("pvr.h.item"), 36, "wrap"), Col(self.w("h.unit"), 10, "center"),
+                Col(self.w("pvr.h.target"), 12, "count"), Col(self.w("pvr.h.result"), 12, "count"),
+                Col(self.w("pvr.h.gap"), 12, "count"), Col(self.w("pvr.h.pct"), 11, "pct"),
+                Col(self.w("pvr.h.reached"), 11, "center"), Col(self.w("pvr.h.compared"), 11, "center")]
+        row = self.pvr_title(ws, "pvr_targets", len(cols))
+        rows: list[Row] = []
+        frame = c.targets
+        for number, (level, code) in enumerate(P.levels_in_order(frame, list(self.s.agencies.index)), start=1):
+            part = frame[(frame["level"] == level) & (frame["code"] == code)]
+            for first, r in enumerate(part.itertuples()):
+                f = fields[r.field]
+                kind = P.kind_of(f)
+                verdict = "" if r.reached is None or pd.isna(r.reached) else self.w(
+                    "pvr.reached" if r.reached else "pvr.not_reached")
+                style = P.row_style(level) if r.reached or r.reached is None else "warning"
+                rows.append((style, [number if first == 0 else None, self.level_label(level, code) if first == 0
+                                     else None, f.label(self.lang), f.unit_in(self.lang),
+                                     Cell(r.target, kind), Cell(r.result, kind), Cell(r.gap, kind), r.pct, verdict,
+                                     C.coverage_text(int(r.n), int(r.m))]))
+        self.table(ws, row, cols, rows, freeze_cols=2)
+
+    def write_pvr_projects(self, ws: Worksheet) -> None:
+        c = self.s.comparison
+        cols = [Col(self.w("h.stt"), 5, "center"), Col(self.w("h.agency"), 28, "wrap"),
+                Col(self.w("pvr.h.count"), 9, "count"), Col(self.w("pvr.h.planned"), 13, "money"),
+                Col(self.w("pvr.h.allocated"), 13, "money"), Col(self.w("pvr.h.allocated_pct"), 11, "pct"),
+                Col(self.w("pvr.h.disbursed"), 13, "money"), Col(self.w("pvr.h.disbursed_pct"), 11, "pct")]
+        row = self.pvr_title(ws, "pvr_projects", len(cols) + 2)
+        totals = c.project_totals
+        rows: list[Row] = [
+            (P.row_style(level), [i, self.level_label(level, code), *(
+                totals[(totals["level"] == level) & (totals["code"] == code)].iloc[0][
+                    ["projects", "planned", "allocated", "allocated_pct", "disbursed", "disbursed_pct"]].tolist())])
+            for i, (level, code) in enumerate(P.levels_in_order(totals, list(self.s.agencies.index)), start=1)]
+        row = self.table(ws, row, cols, rows, autofilter=False, freeze=False, repeat=False) + 1
+        self.pvr_rows(ws, row, c.projects, P.PROGRESS, "tien_do")
+
+    def pvr_rows(self, ws: Worksheet, row: int, frame: pd.DataFrame, state: str, choices: str) -> int:
+        """One row per project or task: planned, allocated, disbursed, its progress, whether it was planned."""
+        cols = [Col(self.w("h.stt"), 5, "center"), Col(self.w("h.agency"), 22, "wrap"),
+                Col(self.w("pvr.h.name"), 36, "wrap"), Col(self.w("pvr.h.area"), 16, "wrap"),
+                Col(self.w("pvr.h.planned"), 12, "money"), Col(self.w("pvr.h.allocated"), 12, "money"),
+                Col(self.w("pvr.h.disbursed"), 12, "money"), Col(self.w("pvr.h.state"), 16, "wrap"),
+                Col(self.w("pvr.h.note"), 16, "wrap")]
+        lists = {"tien_do": "tien_do", "ket_qua": "ket_qua_th"}
+        rows: list[Row] = []
+        for i, r in enumerate(frame.to_dict("records"), start=1):
+            note = "" if r["in_plan"] and r["in_report"] else self.w(
+                "pvr.not_in_plan" if not r["in_plan"] else "pvr.not_reported")
+            area = self.spec.choice_label("nhom_noi_dung", r["area"], self.lang) if isinstance(r["area"], str) else ""
+            shown = self.spec.choice_label(lists[choices], r[state], self.lang) if isinstance(r[state], str) else ""
+            rows.append(("warning" if note else "body", [i, self.agency_name(r["agency"]), r["name"], area,
+                                                           r["planned"], r["allocated"], r["disbursed"], shown, note]))
+        return self.table(ws, row, cols, rows, freeze_cols=2)
+
+    def write_pvr_tasks(self, ws: Worksheet) -> None:
+        row = self.pvr_title(ws, "pvr_tasks", 9)
+        self.pvr_rows(ws, row, self.s.comparison.tasks, P.OUTCOME, "ket_qua")
+
+    def write_pvr_services(self, ws: Worksheet) -> None:
+        services = self.s.comparison.services
+        cols = [Col(self.w("h.stt"), 5, "center"), Col(self.w("h.agency"), 26, "wrap"),
+                Col(self.w("pvr.h.procedure"), 44, "wrap"), Col(self.w("pvr.h.level_planned"), 11, "count"),
+                Col(self.w("pvr.h.level_reached"), 11, "count"), Col(self.w("pvr.h.reached"), 11, "center")]
+        row = self.pvr_title(ws, "pvr_services", len(cols))
+        rows: list[Row] = [
+            ("body" if r["reached"] is not False else "warning",
+             [i, self.agency_name(r["agency"]), r["name"], r["planned"], r["reached_level"],
+              "" if r["reached"] is None else self.w("pvr.reached" if r["reached"] else "pvr.not_reached")])
+            for i, r in enumerate(services.to_dict("records"), start=1)]
+        self.table(ws, row, cols, rows, freeze_cols=2)
+
+    def write_pvr_changes(self, ws: Worksheet) -> None:
+        c = self.s.comparison
+        cols = [Col(self.w("h.stt"), 5, "center"), Col(self.w("h.agency"), 24, "wrap"),
+                Col(self.w("pvr.h.item"), 40, "wrap"), Col(self.w("h.unit"), 10, "center"),
+                Col(self.w("pvr.h.before", plan=c.plan_round), 12, "count"),
+                Col(self.w("pvr.h.after", year=self.s.round), 12, "count"),
+                Col(self.w("pvr.h.change"), 12, "count"), Col(self.w("pvr.h.change_pct"), 11, "pct"),
+                Col(self.w("pvr.h.compared"), 11, "center")]
+        row = self.pvr_title(ws, "pvr_changes", len(cols))
+        rows: list[Row] = []
+        frame = c.changes
+        for number, (level, code) in enumerate(P.levels_in_order(frame, []), start=1):
+            part = frame[(frame["level"] == level) & (frame["code"] == code)]
+            for first, r in enumerate(part.itertuples()):
+                m = self.s.measures[r.measure]
+                kind = "count" if m.fmt == "bool" else self.measure_kind(m)
+                rows.append((P.row_style(level), [number if first == 0 else None,
+                                                  self.level_label(level, code) if first == 0 else None,
+                                                  m.label(self.lang), m.unit, Cell(r.before, kind), Cell(r.after, kind),
+                                                  Cell(r.change, kind), r.pct,
+                                                  C.coverage_text(int(r.n), self.s.members(code))]))
+        self.table(ws, row, cols, rows, freeze_cols=2)
 
     def write_chartdata(self, ws: Worksheet) -> None:
         """The overview charts' numbers, visible on their own sheet (charts must point at cells)."""

@@ -63,7 +63,7 @@ def test_the_same_field_id_asks_the_same_question(report, spec):
 def test_every_result_names_a_numeric_field_of_the_plan(report, spec):
     results = {f.id: f.plan_field for f in report.fields.values() if f.plan_field}
     assert results["kp_cntt_2008"] == "kh_kp_2008"
-    assert results["kq_may_tinh_tren_cbcc"] == "mt_may_tinh_tren_cbcc_2008"
+    assert results["ty_le_may_tren_cbcc"] == "mt_may_tinh_tren_cbcc_2008"
     # every 2008 target of the plan is held against one result
     targets = {f.id for f in spec.fields.values() if f.kind == "target" and f.year == 2008}
     assert targets <= set(results.values())
