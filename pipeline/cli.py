@@ -136,15 +136,38 @@ def spec(as_json: bool, lang: str, spec_path: str | None, registry_path: str | N
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=str(OUTPUTS / "templates"),
               show_default=True, help="Folder for the blank template and the agency copies.")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
+              help="A report on a plan (--round 2008): the ledger whose accepted plan returns pre-fill each "
+                   "agency's copy (default: outputs/ledger.sqlite when it exists).")
 @common_options
-def template(out_dir: str, lang: str, spec_path: str | None, registry_path: str | None) -> None:
-    """Write the blank template and one pre-filled copy per agency, ready to e-mail.
+def template(out_dir: str, db_path: str | None, lang: str, spec_path: str | None, registry_path: str | None) -> None:
+    """Write the blank template and one pre-filled copy per agency, ready to e-mail. A report on a plan
+    (--round 2008) pre-fills each agency's copy from its accepted plan return, marked for checking.
 
     Example: ictplan template --out outputs/templates
     """
     from pipeline.form.template import write_templates
 
     s = Settings(lang, spec_path, registry_path)
+    db = Path(db_path) if db_path else OUTPUTS / "ledger.sqlite"
+    if s.spec.form.get("plan_round") and (db_path or db.exists()):
+        from pipeline.form.carry_forward import write_carried_templates
+        from pipeline.form.spec import plan_spec_of
+        from pipeline.record.ledger import LedgerError
+        from pipeline.run import previous_returns
+
+        if not db.exists():
+            raise click.BadParameter(t("file.missing", lang, path=str(db)), param_hint="--db")
+        plan = plan_spec_of(s.spec)
+        try:
+            previous = previous_returns(db, plan, s.registry)
+        except LedgerError as err:
+            click.echo(t("consolidate.failed", lang, error=err), err=True)
+            sys.exit(1)
+        paths, filled = write_carried_templates(s.spec, plan, s.registry, Path(out_dir), previous)
+        click.echo(t("template.done", lang, count=len(paths), out=out_dir, agencies=len(paths) - 1))
+        click.echo(t("template.carried", lang, n=len(filled), round=plan.round))
+        return
     paths = write_templates(s.spec, s.registry, Path(out_dir))
     click.echo(t("template.done", lang, count=len(paths), out=out_dir, agencies=len(paths) - 1))
 
@@ -426,7 +449,7 @@ def demo(ctx: click.Context, out_dir: str, lang: str, spec_path: str | None, reg
     plan = Settings(lang, spec_path, registry_path).spec
     for report_spec in reports_on(plan):
         folder, on = out / report_spec.round, {**shared, "spec_path": report_spec.path}
-        ctx.invoke(template, out_dir=str(folder / "templates"), **on)
+        ctx.invoke(template, out_dir=str(folder / "templates"), db_path=str(out / "ledger.sqlite"), **on)
         ctx.invoke(sample, out_dir=str(folder / "inbox"), seed=DEMO_SEED, plan_seed=DEMO_SEED,
                    error_rate=DEMO_ERROR_RATE, **on)
         ctx.invoke(consolidate, inbox_dir=str(folder / "inbox"), out_dir=str(folder),

@@ -65,6 +65,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.unchanged": ("đã có trong sổ cái", "already recorded"),
     "status.unreadable": ("không đọc được (thử lại lần sau)", "unreadable (retried next run)"),
     "status.missing": ("chưa nộp", "not received"),
+    "template.carried": ("Đã ghi sẵn số liệu từ báo cáo kỳ {round} vào bản của {n} đơn vị (ô nền xanh, có ghi chú: "
+                         "đơn vị kiểm tra, sửa nếu đã thay đổi).",
+                         "Pre-filled {n} agencies' copies from their round {round} returns (blue cells with a note: "
+                         "the agency checks and corrects them)."),
     "round.other_spec": ("Tệp mẫu {spec} là của kỳ {found}, không phải kỳ {round}.",
                          "The spec {spec} is of round {found}, not {round}."),
     "status.rounds": ("Các kỳ báo cáo trong sổ cái", "Reporting rounds in the ledger"),

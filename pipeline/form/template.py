@@ -24,6 +24,7 @@ import math
 import textwrap
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -91,6 +92,7 @@ WHOLE_TYPES = {"int", "year"}
 
 INPUT_FILL = "#FFF2CC"
 COMPUTED_FILL = "#EDEDED"
+CARRIED_FILL = "#DDEBF7"  # an input pre-filled from the agency's previous return: to check, not retype
 SECTION_FILL = "#D9E1F2"
 HEADER_FILL = "#BDD7EE"
 LINE_HEIGHT = 15.0  # points per line of 11 pt text
@@ -120,6 +122,19 @@ DV_MESSAGE_MAX = 255
 # Public API
 
 
+@dataclass(frozen=True)
+class Carried:
+    """The inputs of a copy pre-filled from the agency's previous return (form.carry_forward): field ids, and
+    per table the columns of each row (0-based), with the note every such cell carries."""
+
+    fields: frozenset[str] = frozenset()
+    tables: Mapping[str, Mapping[int, frozenset[str]]] = field(default_factory=dict)
+    note: str = ""
+
+
+CARRIED_NOTE = {"x_scale": 2.2, "y_scale": 1.6, "author": "ictplan"}
+
+
 def template_file_name(spec: FormSpec, agency_code: str | None) -> str:
     """"BM-UDCNTT-2007_v1.0_STC.xlsx"; the blank template is "BM-UDCNTT-2007_v1.0_mau-trong.xlsx"."""
     return f"{spec.form_id}_v{spec.version}_{agency_code or 'mau-trong'}.xlsx"
@@ -127,7 +142,8 @@ def template_file_name(spec: FormSpec, agency_code: str | None) -> str:
 
 def build_workbook(spec: FormSpec, *, agency: Agency | None = None, values: Mapping[str, Any] | None = None,
                    projects: Sequence[Mapping[str, Any]] = (), cell_text: Mapping[str, str] | None = None,
-                   extra_project_rows: int = 0, tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> bytes:
+                   extra_project_rows: int = 0, tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                   carried: Carried | None = None) -> bytes:
     """The form as .xlsx bytes: blank (agency None), pre-filled for an agency, or filled with values.
 
     ``values`` are typed values by field id, written as an agency filling the form in Excel would leave
@@ -135,7 +151,8 @@ def build_workbook(spec: FormSpec, *, agency: Agency | None = None, values: Mapp
     are ignored: computed cells are always recomputed from the inputs. ``cell_text`` writes literal text
     into an input cell instead ("1.500", "khoảng 50"). ``projects`` are rows of the project table (column id
     → value); ``tables`` the rows of the other tables, by table id. ``extra_project_rows`` adds body rows
-    beyond the spec's count to the project table (for tests).
+    beyond the spec's count to the project table (for tests). ``carried`` marks the inputs that were
+    pre-filled from the agency's previous return (a fill colour and a note: the agency checks them).
     """
     values = dict(values or {})
     cell_text = dict(cell_text or {})
@@ -152,7 +169,7 @@ def build_workbook(spec: FormSpec, *, agency: Agency | None = None, values: Mapp
     # A fresh copy each time: xlsxwriter writes into the options it is given (it adds theme_font_name to
     # the default format), which would make the second workbook's styles differ from the first's.
     workbook = xlsxwriter.Workbook(buffer, copy.deepcopy(WORKBOOK_OPTIONS))
-    writer = _FormWriter(spec, layout, workbook, code, name)
+    writer = _FormWriter(spec, layout, workbook, code, name, carried)
     writer.properties()
     writer.instructions()
     for sheet in spec.sheets:
@@ -266,6 +283,8 @@ class _Styles:
     CENTER = _look(border=1, align="center", text_wrap=True)
     HELP = _look(border=1, text_wrap=True, italic=True, font_size=9, font_color="#404040")
     INPUT = _look(border=1, bg_color=INPUT_FILL, locked=False)
+    CARRIED = _look(border=1, bg_color=CARRIED_FILL, locked=False)
+    TABLE_CARRIED = _look(border=1, bg_color=CARRIED_FILL, locked=False, text_wrap=True)
     TABLE_INPUT = _look(border=1, bg_color=INPUT_FILL, locked=False, text_wrap=True)  # narrow columns wrap
     PREFILLED = _look(border=1, bold=True)
     COMPUTED = _look(border=1, bg_color=COMPUTED_FILL)
@@ -318,8 +337,10 @@ _VALUE_LOOKS = {t: _value_look(t) for t in (*NUM_FORMATS, "text", "bool", "choic
 
 
 class _FormWriter:
-    def __init__(self, spec: FormSpec, layout: Layout, workbook: xlsxwriter.Workbook, code: str, name: str) -> None:
+    def __init__(self, spec: FormSpec, layout: Layout, workbook: xlsxwriter.Workbook, code: str, name: str,
+                 carried: Carried | None = None) -> None:
         self.spec = spec
+        self.carried = carried or Carried()
         self.layout = layout
         self.workbook = workbook
         self.code = code
@@ -502,8 +523,11 @@ class _FormWriter:
             # Identity comes from the registry: filled in and locked, not an input any more.
             fmt = self.styles.value(self.styles.PREFILLED, f.type)
         else:
-            fmt = self.styles.value(self.styles.INPUT, f.type)
+            marked = f.id in self.carried.fields
+            fmt = self.styles.value(self.styles.CARRIED if marked else self.styles.INPUT, f.type)
             self._validation(f, a1(ref.row, ref.col))
+            if marked:
+                ws.write_comment(r, c, self.carried.note, CARRIED_NOTE)
         if f.id in cell_text:
             ws.write_string(r, c, cell_text[f.id], fmt)
         else:
@@ -555,12 +579,19 @@ class _FormWriter:
         for col in range(width):
             ws.write_string(t.number_row - 1, col, f"({col + 1})", number_fmt)
         formats = [s.value(s.TABLE_INPUT, c.type) for c in columns]
+        marked = [s.value(s.TABLE_CARRIED, c.type) for c in columns]
+        carried = self.carried.tables.get(table.id, {})
+        noted = next((i for i, c in enumerate(columns) if c.id == table.key), 0)
         for index in range(last_row - t.first_row + 1):
             r = t.first_row - 1 + index
             ws.set_row(r, TABLE_BODY_HEIGHT)
             project = projects[index] if index < len(projects) else {}
+            row_carried = carried.get(index, frozenset())
             for col, column in enumerate(columns):
-                self._write_value(ws, r, col, column, project.get(column.id), formats[col])
+                fmt = marked[col] if column.id in row_carried else formats[col]
+                self._write_value(ws, r, col, column, project.get(column.id), fmt)
+            if row_carried:  # one note a row, on its name
+                ws.write_comment(r, noted, self.carried.note, CARRIED_NOTE)
         for col, column in enumerate(columns):
             self._validation(column, f"{a1(t.first_row, col)}:{a1(last_row, col)}")
         self._flush_validations(ws)
