@@ -79,7 +79,7 @@ def compare(report: C.Summary, plan: C.Summary, spec: FormSpec, plan_spec: FormS
     """The report round's Summary against its plan round's. `successors` maps a plan-round agency code to the
     code that reports for it now (merged agencies); their plan figures are added to the successor's."""
     successors = dict(successors or {})
-    plan_values = _follow(plan.values, successors)
+    plan_values = _follow(plan.values, successors, plan_spec)
     codes = list(report.agencies.index)
     group_of = report.agencies["group"].to_dict()
     both = [c for c in codes if c in report.values.index and c in plan_values.index]
@@ -98,26 +98,33 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["agency"])
 
 
-def _follow(values: pd.DataFrame, successors: dict[str, str]) -> pd.DataFrame:
-    """The plan's values with merged agencies' rows added into their successor's (numbers summed)."""
+def _follow(values: pd.DataFrame, successors: dict[str, str], plan_spec: FormSpec) -> pd.DataFrame:
+    """The plan's values with merged agencies' rows added into their successor's: counts and money summed,
+    ratios and percentages (targets among them) averaged weighted by staff; other values the successor's."""
     if not successors:
         return values
-    frame = values.copy()
+    additive = {f.id for f in plan_spec.fields.values() if f.value_type in ("int", "money")}
+    averaged = {f.id for f in plan_spec.fields.values() if f.value_type in ("dec", "pct")}
+    frame = values.astype(object).copy()
     for old, new in successors.items():
         if old not in frame.index:
             continue
-        row = frame.loc[old]
-        if new in frame.index:
-            merged = frame.loc[new].copy()
-            for column, value in row.items():
-                if isinstance(value, int | float) and not isinstance(value, bool) and not pd.isna(value):
-                    current = merged[column]
-                    merged[column] = value + (0 if current is None or pd.isna(current) else current)
-            frame.loc[new] = merged
+        if new not in frame.index:
+            frame.loc[new] = frame.loc[old]
         else:
-            frame.loc[new] = row
+            a, b = frame.loc[old], frame.loc[new].copy()
+            wa, wb = _number(a.get(C.STAFF)) or 0.0, _number(b.get(C.STAFF)) or 0.0
+            for column in frame.columns:
+                x, y = _number(a[column]), _number(b[column])
+                if x is None or y is None:
+                    b[column] = b[column] if y is not None else a[column]
+                elif column in additive:
+                    b[column] = x + y
+                elif column in averaged and wa + wb:
+                    b[column] = (x * wa + y * wb) / (wa + wb)
+            frame.loc[new] = b
         frame = frame.drop(index=old)
-    return frame
+    return frame.infer_objects()
 
 
 def _number(value: Any) -> float | None:

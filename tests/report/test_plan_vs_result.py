@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from pipeline.form.sample import write_samples
@@ -32,7 +33,7 @@ def rounds(tmp_path_factory, spec, registry, report_spec):
     run = consolidate(Paths(root / "inbox08", root / "out08", db), report_spec, registry)
     assert run.counts["accepted"] + run.counts["accepted_with_warnings"] == COUNT
     book = openpyxl.load_workbook(root / "out08" / summary_name(report_spec), read_only=True)
-    return {p.agency.code: p for _, p in plans}, {r.agency.code: r for _, r in results}, book
+    return {p.agency.code: p for _, p in plans}, {r.agency.code: r for _, r in results}, book, db
 
 
 def _blocks(book, sheet: str, first_header: str) -> dict[str, dict[str, tuple]]:
@@ -49,7 +50,7 @@ def _blocks(book, sheet: str, first_header: str) -> dict[str, dict[str, tuple]]:
 
 
 def test_each_agencys_targets_against_its_results(rounds, report_spec, registry):
-    plans, results, book = rounds
+    plans, results, book, _ = rounds
     blocks = _blocks(book, "Thực hiện so với kế hoạch", "STT")
     checked = 0
     for code in plans:
@@ -67,7 +68,7 @@ def test_each_agencys_targets_against_its_results(rounds, report_spec, registry)
 
 
 def test_the_provinces_targets_are_sums_and_weighted_ratios(rounds, report_spec):
-    plans, results, book = rounds
+    plans, results, book, _ = rounds
     province = _blocks(book, "Thực hiện so với kế hoạch", "STT")["TOÀN TỈNH"]
     f = report_spec.fields
     money = province[f["kp_cntt_2008"].vi]
@@ -87,7 +88,7 @@ def test_the_provinces_targets_are_sums_and_weighted_ratios(rounds, report_spec)
 
 
 def test_projects_planned_allocated_disbursed(rounds):
-    plans, results, book = rounds
+    plans, results, book, _ = rounds
     rows = list(book["TH-KH dự án"].iter_rows(values_only=True))
     province = next(r for r in rows if r[1] == "TOÀN TỈNH")
     planned = sum(p["kp_2008"] for s in plans.values() for p in s.projects if p["kp_2008"])
@@ -101,7 +102,7 @@ def test_projects_planned_allocated_disbursed(rounds):
 
 
 def test_tasks_and_online_services(rounds):
-    plans, results, book = rounds
+    plans, results, book, _ = rounds
     tasks = [r for r in book["TH-KH nhiệm vụ"].iter_rows(values_only=True) if isinstance(r[0], int)]
     assert len(tasks) == sum(len(p.tables["kh_2008"]) for p in plans.values())
     assert sum(r[4] for r in tasks) == pytest.approx(sum(t["kinh_phi"] for p in plans.values()
@@ -116,7 +117,7 @@ def test_tasks_and_online_services(rounds):
 
 
 def test_year_over_year_change_of_the_indicators(rounds):
-    plans, results, book = rounds
+    plans, results, book, _ = rounds
     province = _blocks(book, "Biến động chỉ tiêu", "STT")["TOÀN TỈNH"]
     for field_id, label in (("tong_so_may_tinh", "Tổng số máy tính (để bàn và xách tay)"),
                             ("so_cb_chuyen_trach", "Số cán bộ chuyên trách CNTT")):
@@ -132,3 +133,28 @@ def test_year_over_year_change_of_the_indicators(rounds):
            sum(r.values["tong_so_may_tinh"] for r in results.values()))
     assert ratio[4] == pytest.approx(pcs[0] / staff[0]) and ratio[5] == pytest.approx(pcs[1] / staff[1])
     assert not math.isnan(ratio[6])
+
+
+def test_a_merged_agencys_plan_is_compared_through_its_successor(rounds, spec, registry, report_spec):
+    """The 2008 reorganisation: an agency merged into another. Its plan's counts and money are added to the
+    successor's targets, its ratios averaged by staff, and the comparison says so."""
+    from pipeline.record.ledger import Ledger
+    from pipeline.report.plan_vs_result import compare
+    from pipeline.run import INDEX_COLUMNS, _summary_of
+
+    plans, _, _, db = rounds
+    old, new = list(plans)[:2]
+    with Ledger(db) as ledger:
+        report = _summary_of(ledger, report_spec, registry, ledger.submissions("2008", INDEX_COLUMNS))
+        plan = _summary_of(ledger, spec, registry, ledger.submissions("2007-2010", INDEX_COLUMNS))
+    c = compare(report, plan, report_spec, spec, {old: new})
+    assert c.notes == [(old, new)]
+    money = c.target(new, "kp_cntt_2008")
+    assert money["target"] == pytest.approx(plans[old].values["kh_kp_2008"] + plans[new].values["kh_kp_2008"])
+    staff = {k: plans[k].values["tong_so_cbccvc"] for k in (old, new)}
+    ratio = c.target(new, "kq_pct_may_internet")
+    assert ratio["target"] == pytest.approx(sum(plans[k].values["mt_pct_may_internet_2008"] * staff[k]
+                                                for k in staff) / sum(staff.values()))
+    assert pd.isna(c.target(old, "kp_cntt_2008")["target"])  # no plan of its own any more
+    planned = c.projects[c.projects["agency"] == new]["planned"].sum()
+    assert planned == pytest.approx(sum(p["kp_2008"] for k in (old, new) for p in plans[k].projects if p["kp_2008"]))
