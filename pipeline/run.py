@@ -80,28 +80,45 @@ class RunReport:
     stale_lock: Holder | None = None
     dry_run: bool = False
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, for the benchmark
+    # CPU time per stage, whichever process did its work (this one's main thread, or a forked one's), for the
+    # benchmark: on two cores, a stage of a large round shares them with the readers, and its wall time grows
+    # with that sharing, not only with its own work.
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     def timed(self, stage: str) -> _Timer:
-        return _Timer(self.seconds, stage)
+        return _Timer(self.seconds, self.cpu_seconds, stage)
+
+    def add_cpu(self, stage: str, seconds: float) -> None:
+        """CPU time another process spent on a stage's work (`_with_cpu`)."""
+        self.cpu_seconds[stage] = self.cpu_seconds.get(stage, 0.0) + seconds
 
     def to_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "counts": self.counts, "outputs": self.outputs,
                 "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
+                "cpu_seconds": {k: round(v, 4) for k, v in self.cpu_seconds.items()},
                 "files": [f.to_dict() for f in self.files],
                 "stale_lock": None if self.stale_lock is None else vars(self.stale_lock)}
 
 
-class _Timer:
-    """Adds the time spent inside a `with` block to a stage's total."""
+def _with_cpu(task: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """`task(*args)` and the CPU time its thread took: what a forked process sends back with its result."""
+    started = time.thread_time()
+    result = task(*args)
+    return result, time.thread_time() - started
 
-    def __init__(self, totals: dict[str, float], stage: str) -> None:
-        self.totals, self.stage = totals, stage
+
+class _Timer:
+    """Adds the wall time and this thread's CPU time spent inside a `with` block to a stage's totals."""
+
+    def __init__(self, totals: dict[str, float], cpu_totals: dict[str, float], stage: str) -> None:
+        self.totals, self.cpu_totals, self.stage = totals, cpu_totals, stage
 
     def __enter__(self) -> None:
-        self.start = time.perf_counter()
+        self.start, self.cpu_start = time.perf_counter(), time.thread_time()
 
     def __exit__(self, *exc: object) -> None:
         self.totals[self.stage] = self.totals.get(self.stage, 0.0) + time.perf_counter() - self.start
+        self.cpu_totals[self.stage] = self.cpu_totals.get(self.stage, 0.0) + time.thread_time() - self.cpu_start
 
 
 @dataclass
@@ -184,6 +201,7 @@ def _run(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Registry, repor
                 report.outputs = _write_outputs(ledger, paths, spec, registry, report, changed, run_id)
                 with report.timed("feedback"):  # or the wait for the workers
                     report.outputs.update(feedback.written())
+                report.add_cpu("feedback", feedback.worker_cpu)
     except Exception as err:
         if not report.dry_run:
             remove_stale_temps(paths.archive)  # a failed chunk's copies: the readers are stopped by now
@@ -269,6 +287,7 @@ def _apply_chunk(incoming: list[_Incoming], new: list[_Incoming], reading: _Read
     with report.timed("read"):  # reading, or waiting for the readers
         submissions = reading.result()
         commit_pending(item.archived for item in new if item.archived)
+    report.add_cpu("read", reading.worker_cpu)
     for item, submission in zip(new, submissions, strict=True):
         item.submission, item.data = submission, None
     for item in incoming:
@@ -427,6 +446,7 @@ class _Reading:
         self.work: list[_Work] = []
         self.sent = 0  # work[:sent] is in the pool's tasks
         self.tasks: list[Any] = []  # futures, in order
+        self.worker_cpu = 0.0  # CPU time the workers spent on the chunk's files
 
     def add(self, work: _Work) -> None:
         self.work.append(work)
@@ -455,7 +475,11 @@ class _Reading:
             from concurrent.futures.process import BrokenProcessPool
 
             try:
-                submissions = [submission for task in self.tasks for submission in pickle.loads(task.result())]
+                submissions = []
+                for task in self.tasks:
+                    read, cpu = pickle.loads(task.result())
+                    submissions += read
+                    self.worker_cpu += cpu
                 self.work, self.tasks = [], []  # the bytes are no longer needed
                 return submissions
             except BrokenProcessPool:
@@ -480,7 +504,8 @@ def _read_in_worker(work: list[_Work]) -> bytes:
     against 0.4 s at 1,000 (where nothing is being read any more when it records)."""
     assert _worker_context is not None
     spec, registry = _worker_context
-    return pickle.dumps([_archive_and_read(item, spec, registry) for item in work], pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(_with_cpu(lambda: [_archive_and_read(item, spec, registry) for item in work]),
+                        pickle.HIGHEST_PROTOCOL)
 
 
 def _load(path: Path, report: RunReport) -> tuple[bytes, str] | None:
@@ -560,6 +585,9 @@ def _record_batch(ledger: Ledger, batch: list[tuple[Submission, str]], spec: For
         checking = beside(_validate, submissions, spec) if free_core and len(batch) >= POOL_MIN_FILES else None
         documents = [documents_of(s) for s in submissions] if checking is not None else [None] * len(batch)
         checked = outcome(checking)
+        if checked is not None:  # the forked process's CPU time is the stage's too
+            checked, cpu = checked
+            report.add_cpu("validate", cpu)
         verdicts = validate_batch(submissions, spec) if checked is None else [
             Verdict(s, issues, status) for s, (issues, status) in zip(submissions, checked, strict=True)]
     for verdict, (submission, received_at), encoded in zip(verdicts, batch, documents, strict=True):
@@ -584,11 +612,12 @@ def _record_batch(ledger: Ledger, batch: list[tuple[Submission, str]], spec: For
     return True
 
 
-def _validate(submissions: list[Submission], spec: FormSpec) -> list[tuple[list[Issue], str]]:
-    """validate_batch in a forked process: each verdict's issues and status (the returns stay there)."""
+def _validate(submissions: list[Submission], spec: FormSpec) -> tuple[list[tuple[list[Issue], str]], float]:
+    """validate_batch in a forked process: each verdict's issues and status (the returns stay there), and the CPU
+    time it took."""
     from pipeline.validation.validate import validate_batch
 
-    return [(v.issues, v.status) for v in validate_batch(submissions, spec)]
+    return _with_cpu(lambda: [(v.issues, v.status) for v in validate_batch(submissions, spec)])
 
 
 def ledger_status(verdict_status: str, submission: Submission, issues: list[Issue]) -> str:
@@ -623,7 +652,7 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
         # The CSV exports and the draft report, written beside the summary workbook (all only read the
         # Summary). Not for a large round: the fork would hold a second copy of this process's memory as it
         # touches it, at the peak.
-        others = None if large else beside(_write_beside_summary, summary, spec, paths.out, draft)
+        others = None if large else beside(_with_cpu, _write_beside_summary, summary, spec, paths.out, draft)
         try:
             outputs = {"summary": str(write_summary(summary, spec, target))}
         except BaseException:
@@ -631,7 +660,11 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
                 outcome(others)  # nothing of a failed run goes on writing after it
             raise
     with report.timed("exports"):  # or, when written beside the summary, the wait for them
-        outputs.update(outcome(others) or _write_beside_summary(summary, spec, paths.out, draft))
+        written = outcome(others)
+        if written is not None:
+            written, cpu = written
+            report.add_cpu("exports", cpu)
+        outputs.update(written or _write_beside_summary(summary, spec, paths.out, draft))
     return outputs
 
 
@@ -763,6 +796,7 @@ class _Feedback:
         self.work, self.spec, self.registry, self.folder = work, spec, registry, folder
         self.pool: Any = None
         self.tasks: list[Any] = []
+        self.worker_cpu = 0.0  # CPU time the workers spent on the workbooks
         if not work:
             return  # and openpyxl (0.2 s to import) is not needed
         import pipeline.report.feedback  # noqa: F401 - imported before forking: the workers inherit it
@@ -800,7 +834,9 @@ class _Feedback:
             from concurrent.futures.process import BrokenProcessPool
 
             try:
-                return [task.result() for task in self.tasks]
+                done = [task.result() for task in self.tasks]
+                self.worker_cpu = sum(cpu for _, cpu in done)
+                return [path for path, _ in done]
             except BrokenProcessPool:
                 pass
             finally:
@@ -811,10 +847,12 @@ class _Feedback:
                 for s, i in self.work]
 
 
-def _feedback_in_worker(item: tuple[Submission, list[Issue], Path]) -> Path | None:
+def _feedback_in_worker(item: tuple[Submission, list[Issue], Path]) -> tuple[Path | None, float]:
+    """The feedback workbook of one return, and the CPU time it took."""
     from pipeline.report.feedback import feedback_for_file
 
     assert _worker_context is not None
     spec, registry = _worker_context
     submission, issues, folder = item
-    return feedback_for_file(Path(submission.path or ""), submission, issues, spec, folder, registry=registry)
+    return _with_cpu(lambda: feedback_for_file(Path(submission.path or ""), submission, issues, spec, folder,
+                                               registry=registry))

@@ -39,6 +39,8 @@ def test_bench_consolidate(cache):
     assert set(ours["seconds"]) == {"take_in", "read", "imports", "validate", "ledger", "summary", "exports", "feedback"}
     assert all(v >= 0 for v in ours["seconds"].values()) and ours["seconds"]["read"] > 0
     assert 0 < sum(ours["seconds"].values()) < ours["wall_s"]
+    assert set(ours["cpu_seconds"]) == set(ours["seconds"]) and all(v >= 0 for v in ours["cpu_seconds"].values())
+    assert ours["cpu_seconds"]["read"] > 0  # the readers' CPU time, sent back with what they read
     assert ours["peak_rss_mb"] > 20 and again["peak_rss_mb"] > 20
     assert naive["measured_files"] == 6 and naive["extrapolated"] is True and naive["returns_with_failures"] == 0
     assert naive["wall_s"] > naive["measured_s"] > 0
@@ -61,6 +63,10 @@ def test_bench_consolidate_compares_two_sizes(cache):
     assert whole["ratio"] == pytest.approx(whole["large_s"] / whole["small_s"], rel=1e-3)
     assert whole["limit"] == pytest.approx(10 * 2.5 / 10) and scale["ledger"]["limit"] == pytest.approx(12 * 2.5 / 10)
     assert scale["feedback"]["ratio"] is None and scale["feedback"]["within"] is None  # nothing to time: no ratio
+    ledger = scale["ledger"]  # a stage is judged on its CPU time, the whole run on its wall time
+    assert ledger["judged_on"] == "cpu" and whole["judged_on"] == "wall" and whole["cpu_ratio"] is None
+    assert (ledger["cpu_small_s"], ledger["cpu_large_s"]) == (small["ours"]["cpu_seconds"]["ledger"],
+                                                              large["ours"]["cpu_seconds"]["ledger"])
 
 
 def test_bench_read(cache):

@@ -54,7 +54,8 @@ def _run(inbox: Path, out: Path, spec, registry) -> tuple[dict, dict]:
     paths = Paths(inbox, out, out / "ledger.sqlite")
     report = consolidate(paths, spec, registry).to_dict()
     again = consolidate(paths, spec, registry).to_dict()  # nothing new: every file unchanged
-    report.pop("seconds"), report.pop("outputs"), again.pop("seconds"), again.pop("outputs")
+    for timings in (report, again):
+        timings.pop("seconds"), timings.pop("cpu_seconds"), timings.pop("outputs")
     db = sqlite3.connect(paths.db)
     db.row_factory = sqlite3.Row
     tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
