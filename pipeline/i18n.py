@@ -10,6 +10,32 @@ from pipeline.issues import formatter
 
 LANGS = ("vi", "en")
 
+# The one list of status labels, capitalised as a status is written: a file's result as the ledger records it
+# and the state of a return or of an agency in the round (pipeline.report.status). Every client shows these
+# words and no others — the CLI, `ictplan status`, the summary workbook, the feedback, the draft report and the
+# desk — so an agency reads "Chưa hợp lệ" for its file wherever it looks.
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "accepted": ("Hợp lệ", "Valid"),
+    "accepted_with_warnings": ("Hợp lệ, có cảnh báo", "Valid, with warnings"),
+    "rejected": ("Chưa hợp lệ", "Not yet valid"),
+    "quarantined": ("Cần kiểm tra", "Held for review"),
+    "duplicate": ("Trùng lặp", "Duplicate"),
+    "superseded": ("Đã thay thế", "Superseded"),
+    "skipped": ("Bỏ qua", "Skipped"),
+    "unchanged": ("Đã có trong sổ cái", "Already recorded"),
+    "unreadable": ("Không đọc được (thử lại lần sau)", "Unreadable (retried next run)"),
+    "missing": ("Chưa nộp", "Not received"),
+    "other_round": ("Thuộc kỳ khác: không ghi nhận", "Another round's: not recorded"),
+}
+# A state is worded as the file result it stands for: valid = accepted, not_valid = rejected.
+STATE_LABELS: dict[str, tuple[str, str]] = {
+    "missing": STATUS_LABELS["missing"],
+    "valid": STATUS_LABELS["accepted"],
+    "valid_with_warnings": STATUS_LABELS["accepted_with_warnings"],
+    "not_valid": STATUS_LABELS["rejected"],
+    "superseded": STATUS_LABELS["superseded"],
+}
+
 MESSAGES: dict[str, tuple[str, str]] = {
     "spec.summary": (
         "Mẫu {form_id} phiên bản {version}, kỳ báo cáo {round}: {fields} chỉ tiêu, {columns} cột bảng dự án, "
@@ -55,16 +81,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.first": ("Vấn đề đầu tiên", "First issues"),
     "col.count": ("Số lượng", "Count"),
     "col.received": ("Nhận lúc", "Received"),
-    "status.accepted": ("hợp lệ", "accepted"),
-    "status.accepted_with_warnings": ("hợp lệ có cảnh báo", "accepted with warnings"),
-    "status.rejected": ("bị từ chối", "rejected"),
-    "status.quarantined": ("cần kiểm tra", "quarantined"),
-    "status.duplicate": ("trùng lặp", "duplicate"),
-    "status.superseded": ("đã được thay thế", "superseded"),
-    "status.skipped": ("bỏ qua", "skipped"),
-    "status.unchanged": ("đã có trong sổ cái", "already recorded"),
-    "status.unreadable": ("không đọc được (thử lại lần sau)", "unreadable (retried next run)"),
-    "status.missing": ("chưa nộp", "not received"),
     "template.carried": ("Đã ghi sẵn số liệu từ báo cáo kỳ {round} vào bản của {n} đơn vị (ô nền xanh, có ghi chú: "
                          "đơn vị kiểm tra, sửa nếu đã thay đổi).",
                          "Pre-filled {n} agencies' copies from their round {round} returns (blue cells with a note: "
@@ -76,12 +92,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "col.round": ("Kỳ", "Round"),
     "col.files": ("Số tệp", "Files"),
     "col.counted": ("Báo cáo được tính", "Returns counted"),
-    "status.other_round": ("thuộc kỳ khác: không ghi nhận", "another round's: not recorded"),
-    "state.missing": ("chưa nộp", "not received"),
-    "state.valid": ("hợp lệ", "valid"),
-    "state.valid_with_warnings": ("hợp lệ có cảnh báo", "valid with warnings"),
-    "state.not_valid": ("chưa hợp lệ", "not yet valid"),
-    "state.superseded": ("đã được thay thế", "superseded"),
     "feedback.written": ("Phản hồi cho đơn vị: {path}", "Feedback for the agency: {path}"),
     "consolidate.progress": ("Đang xử lý báo cáo", "Processing returns"),
     "consolidate.summary": ("Tóm tắt lần nhập", "Import summary"),
@@ -91,8 +101,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Dry run: nothing recorded, no output written.",
     ),
     "consolidate.locked": (
-        "Đang có phiên tổng hợp khác chạy trên sổ cái này (pid {pid}, máy {host}, từ {since}). Vui lòng chờ.",
-        "Another consolidation is running on this ledger (pid {pid}, host {host}, since {since}). Please wait.",
+        "Đang có phiên tổng hợp khác chạy trên sổ cái này (pid {pid}, máy {host}, từ {since}). Đề nghị chờ phiên đó kết thúc rồi chạy lại.",
+        "Another consolidation is running on this ledger (pid {pid}, host {host}, since {since}). Wait for it to end, "
+        "then run again.",
     ),
     "consolidate.stale_lock": (
         "Khóa cũ của tiến trình đã dừng (pid {pid}, máy {host}, từ {since}) đã được gỡ.",
@@ -116,7 +127,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status.days_late": ("Hạn gửi báo cáo: {deadline}, đã quá hạn {days} ngày.",
                          "Deadline: {deadline}, {days} days ago."),
     "status.unattributed": ("{n} tệp chưa xác định được đơn vị gửi.", "{n} files from an unknown agency."),
-    "status.pending": ("tệp gửi sau {status}", "a later file {status}"),
+    "status.pending": ("tệp gửi sau: {status}", "a later file: {status}"),
     "status.replaced": ("{n} tệp cũ đã được thay thế", "{n} older files superseded"),
     "col.state": ("Tình trạng", "State"),
     "todo.heading": (
@@ -140,6 +151,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "codes.heading": ("Danh mục mã lỗi", "Issue codes"),
     "file.missing": ("Không tìm thấy tệp: {path}", "File not found: {path}"),
     "folder.missing": ("Không tìm thấy thư mục: {path}", "Folder not found: {path}"),
+    **{f"status.{key}": label for key, label in STATUS_LABELS.items()},
+    **{f"state.{key}": label for key, label in STATE_LABELS.items()},
 }
 
 

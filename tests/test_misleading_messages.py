@@ -206,7 +206,7 @@ def test_units_and_numbers_are_in_the_message_language(run):
     assert float(_indicators(run, code)["kp_cntt_2006"]) == 74200  # data keep the neutral form
     money = _issue(run, code, "RULE_MONEY_UNIT", "kp_cntt_2006")
     assert money.message("vi").endswith(": 74.200 triệu đồng là lớn bất thường (có thể đã nhập theo nghìn đồng, "
-                                        "gấp 1.000 lần). Vui lòng kiểm tra đơn vị: triệu đồng.")
+                                        "gấp 1.000 lần). Đề nghị đơn vị kiểm tra đơn vị tính: triệu đồng.")
     assert money.message("en").endswith(": 74,200 million VND is unusually large (perhaps entered in thousand đồng, "
                                         "1,000 times too big). Please check the unit: million VND.")
     # the summary's issues sheet, rebuilt from the ledger, writes them the same way
@@ -226,9 +226,9 @@ def test_check_prints_one_block_a_file_on_a_narrow_terminal(run, columns):
     assert result.exit_code == 1 and lines[0] == "Kết quả kiểm tra"
     warnings = sum(i.severity == "warning" for i in run["results"][run["codes"]["required"]].issues)  # and the
     assert warnings > 1  # formulas openpyxl left without a value
-    assert lines[1] == f"{path.name} ({run['codes']['required']}): bị từ chối — 2 lỗi, {warnings} cảnh báo"
+    assert lines[1] == f"{path.name} ({run['codes']['required']}): Chưa hợp lệ — 2 lỗi, {warnings} cảnh báo"
     assert lines[2].startswith("  Trang 'Hiện trạng', ô ")
-    assert f"{LIBREOFFICE_DOT_GROUPED.name} (STC): hợp lệ có cảnh báo — 0 lỗi, " in result.output
+    assert f"{LIBREOFFICE_DOT_GROUPED.name} (STC): Hợp lệ, có cảnh báo — 0 lỗi, " in result.output
     assert not set("┏┃│└") & set(result.output) and max(map(len, lines)) <= columns
 
 

@@ -103,7 +103,7 @@ def test_the_summary_sheet_reads_back_as_the_same_list(round_, spec):
     paths, _, rows, issues = round_
     book = openpyxl.load_workbook(paths.out / summary_name(spec), read_only=True)
     table = [r for r in book["Lỗi và cảnh báo"].iter_rows(values_only=True) if isinstance(r[0], int)]
-    status = {"accepted": "hợp lệ", "accepted_with_warnings": "hợp lệ có cảnh báo", "rejected": "bị từ chối"}
+    status = {"accepted": "Hợp lệ", "accepted_with_warnings": "Hợp lệ, có cảnh báo", "rejected": "Chưa hợp lệ"}
     severity = {"error": "lỗi", "warning": "cảnh báo", "info": "thông tin"}
     names = {"STC": "Sở Tài chính", "SNV": "Sở Nội vụ", "SKHDT": "Sở Kế hoạch và Đầu tư", "SGTVT": "Sở Giao thông vận tải",
              "SXD": "Sở Xây dựng", "SYT": "Sở Y tế"}
@@ -144,8 +144,8 @@ def test_status_text_names_every_agency_and_the_totals(round_):
     paths, *_ = round_
     text = run("status", "--db", str(paths.db))
     assert "6/41 đơn vị đã nộp; 5 hợp lệ (1 có cảnh báo); 1 chưa hợp lệ; 35 chưa nộp." in text
-    assert "hợp lệ; tệp gửi sau bị từ chối" in text  # SXD: valid, its correction refused
-    assert "hợp lệ; 1 tệp cũ đã được thay thế" in text
+    assert "Hợp lệ; tệp gửi sau: Chưa hợp lệ" in text  # SXD: valid, its correction refused
+    assert "Hợp lệ; 1 tệp cũ đã được thay thế" in text
     english = run("status", "--db", str(paths.db), lang="en")
     assert "6/41 agencies returned; 5 valid (1 with warnings); 1 not yet valid; 35 not received." in english
 

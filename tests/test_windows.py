@@ -82,7 +82,7 @@ def test_consolidation_in_folders_with_vietnamese_names_and_spaces(department_fo
     assert result.exit_code == 0, result.output
     assert (out / summary_name(spec)).exists() and (out / "ledger.sqlite").exists()
     assert len(list((out / "archive").iterdir())) == 5
-    assert "Received" in result.output and "duplicate" in result.output
+    assert "Received" in result.output and "Duplicate" in result.output
     # A dry run reads the ledger through a URI: "#" and "%" in the folder must not cut or change its path.
     again = runner.invoke(cli, ["consolidate", "--inbox", str(inbox), "--out", str(out), "--dry-run", "--json"])
     assert again.exit_code == 0, again.output

@@ -271,7 +271,7 @@ _MIDDLE = ("Văn", "Thị", "Đức", "Hữu", "Minh", "Thanh", "Quốc", "Xuân
 _GIVEN = ("An", "Bình", "Cường", "Dũng", "Hà", "Hải", "Hòa", "Hùng", "Hương", "Lan", "Long", "Mai", "Nam",
           "Nga", "Phương", "Quang", "Sơn", "Tâm", "Thắng", "Thủy", "Trung", "Tuấn", "Vinh", "Yến", "Khánh")
 _QLVB_NAMES = ("NetOffice", "eDocMan", "Văn phòng điện tử VPĐT 2.0", "Lotus Notes/Domino", "Quản lý văn bản VNPT")
-_APPS = ("phần mềm kế toán IMAS", "phần mềm quản lý cán bộ, công chức", "phần mềm quản lý tài sản",
+_APPS = ("phần mềm kế toán IMAS", "phần mềm quản lý cán bộ, công chức, viên chức", "phần mềm quản lý tài sản",
          "phần mềm quản lý hồ sơ một cửa", "cơ sở dữ liệu văn bản pháp quy", "cơ sở dữ liệu thống kê của ngành",
          "phần mềm quản lý đề tài khoa học", "cơ sở dữ liệu đất đai", "phần mềm quản lý hộ tịch")
 
@@ -281,7 +281,7 @@ _PROJECTS = (
      "Bảo đảm kết nối ổn định cho toàn bộ máy tính của cơ quan.",
      "Thay thiết bị chuyển mạch, đi lại cáp mạng, nâng băng thông ADSL."),
     ("Trang bị bổ sung máy tính và thiết bị ngoại vi", "HA_TANG", "DU_AN_DAU_TU",
-     "Mỗi cán bộ, công chức có một máy tính làm việc.",
+     "Mỗi cán bộ, công chức, viên chức có một máy tính làm việc.",
      "Mua sắm máy tính để bàn, máy in, máy quét cho các phòng."),
     ("Xây dựng phòng máy chủ và hệ thống sao lưu dữ liệu", "HA_TANG", "DU_AN_DAU_TU",
      "Bảo đảm an toàn, an ninh thông tin và dữ liệu của cơ quan.",
@@ -292,7 +292,7 @@ _PROJECTS = (
     ("Triển khai phần mềm quản lý văn bản và điều hành", "CHI_DAO_DIEU_HANH", "DU_AN_DAU_TU",
      "Trao đổi văn bản, điều hành công việc trên mạng.",
      "Cài đặt phần mềm dùng chung, đào tạo sử dụng cho các phòng, ban."),
-    ("Triển khai thư điện tử công vụ cho cán bộ, công chức", "CHI_DAO_DIEU_HANH", "NHIEM_VU_THUONG_XUYEN",
+    ("Triển khai thư điện tử công vụ cho cán bộ, công chức, viên chức", "CHI_DAO_DIEU_HANH", "NHIEM_VU_THUONG_XUYEN",
      "Cán bộ, công chức dùng thư điện tử @hatinh.gov.vn trong công việc.",
      "Cấp hộp thư, ban hành quy chế sử dụng, hướng dẫn cán bộ."),
     ("Xây dựng {database}", "CHI_DAO_DIEU_HANH", "DU_AN_DAU_TU",
@@ -307,7 +307,7 @@ _PROJECTS = (
     ("Ứng dụng phần mềm tại bộ phận một cửa", "PHUC_VU_DAN_DN", "DU_AN_DAU_TU",
      "Tiếp nhận, theo dõi và trả kết quả hồ sơ nhanh chóng, minh bạch.",
      "Cài đặt phần mềm một cửa, trang bị máy tính, máy in cho bộ phận một cửa."),
-    ("Đào tạo tin học cho cán bộ, công chức", "NHAN_LUC", "NHIEM_VU_THUONG_XUYEN",
+    ("Đào tạo tin học cho cán bộ, công chức, viên chức", "NHAN_LUC", "NHIEM_VU_THUONG_XUYEN",
      "Cán bộ, công chức sử dụng thành thạo máy tính trong công việc.",
      "Mở các lớp tin học văn phòng, sử dụng Internet và thư điện tử."),
     ("Đào tạo quản trị mạng cho cán bộ chuyên trách CNTT", "NHAN_LUC", "NHIEM_VU_THUONG_XUYEN",
@@ -429,7 +429,7 @@ _RECURRENT_TASKS = (
     ("Duy trì đường truyền Internet, thư điện tử", "HA_TANG"),
     ("Bảo trì, sửa chữa máy tính và mạng LAN", "HA_TANG"),
     ("Cập nhật thông tin lên trang thông tin điện tử", "PHUC_VU_DAN_DN"),
-    ("Bồi dưỡng tin học cho cán bộ, công chức", "NHAN_LUC"),
+    ("Bồi dưỡng tin học cho cán bộ, công chức, viên chức", "NHAN_LUC"),
     ("Mua bản quyền phần mềm diệt virus năm 2008", "AN_TOAN_THONG_TIN"),
 )
 _QUARTERS = ("Quý I–IV/2008", "Quý I–II/2008", "Quý II–III/2008", "Quý III–IV/2008", "Cả năm 2008")
@@ -467,7 +467,7 @@ _NARRATIVES: dict[str, tuple[str, ...]] = {
         "Kinh phí dành cho ứng dụng CNTT hằng năm còn ít, chưa đáp ứng nhu cầu.",
         "Thiếu cán bộ chuyên trách CNTT; cán bộ kiêm nhiệm chưa được đào tạo bài bản.",
         "Đường truyền Internet chậm, hay bị gián đoạn, nhất là vào mùa mưa bão.",
-        "Trình độ tin học của một bộ phận cán bộ, công chức còn hạn chế.",
+        "Trình độ tin học của một bộ phận cán bộ, công chức, viên chức còn hạn chế.",
         "Chưa có cơ chế, chính sách đãi ngộ cho cán bộ làm công tác CNTT.",
     ),
     "dg_nguyen_nhan": (
@@ -479,7 +479,7 @@ _NARRATIVES: dict[str, tuple[str, ...]] = {
     ),
     "dg_de_xuat": (
         "Đề nghị UBND tỉnh bố trí kinh phí để nâng cấp mạng LAN và đường truyền Internet.",
-        "Đề nghị Sở Bưu chính, Viễn thông tổ chức các lớp đào tạo tin học cho cán bộ, công chức.",
+        "Đề nghị Sở Bưu chính, Viễn thông tổ chức các lớp đào tạo tin học cho cán bộ, công chức, viên chức.",
         "Triển khai phần mềm quản lý văn bản và điều hành dùng chung trên mạng của tỉnh.",
         "Sớm ban hành quy chế sử dụng thư điện tử trong các cơ quan nhà nước của tỉnh.",
         "Có chế độ hỗ trợ cho cán bộ chuyên trách CNTT.",
@@ -491,7 +491,7 @@ _NARRATIVES: dict[str, tuple[str, ...]] = {
         "Thực hiện theo Nghị định 64/2007/NĐ-CP và quy hoạch phát triển CNTT của tỉnh Hà Tĩnh đến năm 2010.",
     ),
     "kh_muc_tieu_tong_quat": (
-        "Đến năm 2010, hầu hết cán bộ, công chức sử dụng thành thạo máy tính và thư điện tử trong công việc.",
+        "Đến năm 2010, hầu hết cán bộ, công chức, viên chức sử dụng thành thạo máy tính và thư điện tử trong công việc.",
         "Xây dựng hạ tầng kỹ thuật đồng bộ, kết nối mạng diện rộng của tỉnh.",
         "Từng bước cung cấp dịch vụ công trực tuyến mức 2, mức 3 cho người dân và doanh nghiệp.",
         "Nâng cao năng lực chỉ đạo, điều hành thông qua trao đổi văn bản điện tử.",
@@ -503,7 +503,7 @@ _NARRATIVES: dict[str, tuple[str, ...]] = {
     ),
     "kh_nd_chi_dao_dieu_hanh": (
         "Triển khai phần mềm quản lý văn bản và điều hành trên mạng.",
-        "Cấp hộp thư điện tử @hatinh.gov.vn cho toàn bộ cán bộ, công chức và quy định sử dụng trong công việc.",
+        "Cấp hộp thư điện tử @hatinh.gov.vn cho toàn bộ cán bộ, công chức, viên chức và quy định sử dụng trong công việc.",
         "Xây dựng cơ sở dữ liệu chuyên ngành phục vụ công tác quản lý.",
     ),
     "kh_nd_phuc_vu_dan_dn": (
@@ -513,7 +513,7 @@ _NARRATIVES: dict[str, tuple[str, ...]] = {
     ),
     "kh_nd_nhan_luc": (
         "Cử {it_more} cán bộ tham gia đào tạo chuyên sâu về quản trị mạng.",
-        "Tổ chức các lớp đào tạo tin học cơ bản, sử dụng thư điện tử cho cán bộ, công chức.",
+        "Tổ chức các lớp đào tạo tin học cơ bản, sử dụng thư điện tử cho cán bộ, công chức, viên chức.",
         "Bố trí ít nhất một cán bộ chuyên trách CNTT.",
     ),
     "kh_giai_phap": (

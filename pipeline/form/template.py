@@ -435,7 +435,7 @@ class _FormWriter:
                 ("INPUT", "Ô nền vàng: ô nhập liệu (không khóa). Chỉ nhập vào các ô này."),
                 ("COMPUTED", "Ô nền xám: ô tự tính bằng công thức, đã khóa."),
                 ("–", "Trang tính được khóa không mật khẩu để giữ bố cục: không cần mở khóa để nhập liệu; "
-                      "vui lòng không gỡ khóa, không sửa nhãn, không thêm hoặc xóa cột."),
+                      "đề nghị đơn vị không gỡ khóa, không sửa nhãn, không thêm hoặc xóa cột."),
             ]),
         ]
 

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.form.spec import FormSpec
+from pipeline.i18n import STATUS_LABELS
 from pipeline.report import consolidate as C
 from pipeline.report.frame import date_vi, number_vi
 from pipeline.report.xlsx import Cell, Col, Row
@@ -438,7 +439,8 @@ def _timing(day: dt.date | None, deadline: dt.date | None) -> tuple[str | None, 
 
 
 def _status_word(status: str) -> str:
-    return {C.MISSING: "Chưa nộp", C.REJECTED: "Chưa hợp lệ"}.get(status, "Hợp lệ")
+    """The status label (pipeline.i18n.STATUS_LABELS); leaders read a valid return as valid, warnings or not."""
+    return STATUS_LABELS["accepted" if status == "accepted_with_warnings" else status][0]
 
 
 def _return_style(status: str, late: bool) -> str:

@@ -45,6 +45,7 @@ from pipeline.atomic import write_atomic
 from pipeline.filenames import fit_name, shorten
 from pipeline.form.layout import a1, layout_for
 from pipeline.form.spec import FormSpec
+from pipeline.i18n import STATUS_LABELS
 from pipeline.intake import preflight
 from pipeline.intake.read import LEGACY_FORMATS
 from pipeline.intake.submission import Submission
@@ -70,8 +71,12 @@ INFO_FILL = "DDEBF7"
 LINK_COLOUR = "0563C1"
 RESTORED_INPUT_FILL = "FFF2CC"  # the template's input colour (pipeline.form.template.INPUT_FILL)
 
-OUTCOME_REJECTED = "Báo cáo bị từ chối: vui lòng sửa các lỗi dưới đây và gửi lại"
-OUTCOME_WARNINGS = "Báo cáo được chấp nhận; vui lòng xem các cảnh báo"
+# The heading's verdict: the status label (pipeline.i18n.STATUS_LABELS), then what the agency is asked to do.
+OUTCOMES = {
+    "rejected": "Báo cáo chưa hợp lệ, đề nghị đơn vị sửa các lỗi dưới đây, hoàn thiện và gửi lại cho {issuer}.",
+    "accepted_with_warnings": "Báo cáo đã được tiếp nhận và tổng hợp; đề nghị đơn vị xem lại các cảnh báo dưới đây.",
+    "accepted": "Báo cáo đã được tiếp nhận và tổng hợp.",
+}
 
 COLUMNS = (  # (header, width)
     ("STT", 6), ("Mức độ", 11), ("Trang", 16), ("Ô", 8), ("Chỉ tiêu", 32), ("Giá trị đã nhập", 24),
@@ -240,7 +245,7 @@ def _template_feedback(submission: Submission, issues: list[Issue], spec: FormSp
            else "Không sao chép được tệp gửi đến")
     notes = [
         f"{why}: biểu mẫu trong tệp này được tạo lại từ mẫu hiện hành (phiên bản {spec.version}) và điền sẵn "
-        "số liệu đã đọc được; vị trí ô ghi theo biểu mẫu mới. Vui lòng kiểm tra, sửa các ô được đánh dấu "
+        "số liệu đã đọc được; vị trí ô ghi theo biểu mẫu mới. Đề nghị đơn vị kiểm tra, sửa các ô được đánh dấu "
         "(đỏ: lỗi, cam: cảnh báo) và gửi lại chính tệp .xlsx này.",
     ]
     return _finish(wb, entries, submission, spec, sender, notes)
@@ -251,7 +256,7 @@ def _list_feedback(submission: Submission, issues: list[Issue], spec: FormSpec, 
     wb = Workbook()
     wb.remove(wb.active)
     entries = [_Entry(i, None) for i in issues]
-    notes = ["Không mở được tệp gửi đến nên không có bản sao kèm theo; vui lòng xem danh sách dưới đây."]
+    notes = ["Không mở được tệp gửi đến nên không có bản sao kèm theo; đề nghị đơn vị xem danh sách dưới đây."]
     return _finish(wb, entries, submission, spec, sender, notes)
 
 
@@ -517,7 +522,8 @@ def _heading(submission: Submission, entries: list[_Entry], spec: FormSpec, send
     errors, warnings, infos = counts[Severity.ERROR], counts[Severity.WARNING], counts[Severity.INFO]
     agency = f"{sender.name_vi} (mã {sender.code})" if sender else "chưa xác định được đơn vị gửi"
     tally = f"Số lỗi: {errors}; số cảnh báo: {warnings}" + (f"; thông tin: {infos}" if infos else "")
-    outcome = OUTCOME_REJECTED if errors else OUTCOME_WARNINGS
+    status = "rejected" if errors else "accepted_with_warnings" if warnings else "accepted"
+    outcome = f"Kết quả kiểm tra: {STATUS_LABELS[status][0]}. " + OUTCOMES[status].format(issuer=_issuer(spec))
     title = f"PHẢN HỒI KẾT QUẢ KIỂM TRA BÁO CÁO — MẪU {spec.form_id}, KỲ {spec.round}"
     lines: _Heading = [
         (title, Font(bold=True, size=13)),
@@ -528,6 +534,11 @@ def _heading(submission: Submission, entries: list[_Entry], spec: FormSpec, send
         *((note, Font(italic=True)) for note in notes),
     ]
     return lines
+
+
+def _issuer(spec: FormSpec) -> str:
+    """The department returns go back to ("Sở Bưu chính, Viễn thông"), as the spec names it."""
+    return str(spec.form.get("issuer_short_vi") or spec.form.get("issuer_vi") or "cơ quan tổng hợp")
 
 
 class _Styles:

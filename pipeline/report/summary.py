@@ -119,7 +119,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "h.errors": ("Lỗi", "Errors"),
     "h.warnings": ("Cảnh báo", "Warnings"),
     "h.returns": ("Số tệp đã nhận", "Files received"),
-    "h.unsuccessful": ("Số tệp bị từ chối", "Files rejected"),
+    "h.unsuccessful": ("Số tệp chưa hợp lệ", "Files not valid"),
     "h.changes": ("Số chỉ tiêu thay đổi so với báo cáo trước", "Items changed since the previous return"),
     "h.changed": ("Thay đổi (tối đa 5 chỉ tiêu đầu)", "Changes (first 5 items)"),
     "h.note": ("Ghi chú", "Remarks"),
@@ -172,10 +172,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "ov.charts": ("3. BIỂU ĐỒ", "3. CHARTS"),
     "ov.expected": ("Số đơn vị phải báo cáo", "Agencies expected to report"),
     "ov.received": ("Đã nộp báo cáo", "Returned a file"),
-    "ov.accepted": ("Hợp lệ, không có cảnh báo", "Accepted without warnings"),
-    "ov.accepted_with_warnings": ("Hợp lệ, có cảnh báo", "Accepted with warnings"),
-    "ov.rejected": ("Bị từ chối (chưa có báo cáo hợp lệ)", "Rejected (no valid return yet)"),
-    "ov.missing": ("Chưa nộp", "Not received"),
     "ov.unattributed": ("Tệp không xác định được đơn vị (không tổng hợp)", "Files of no known agency (not counted)"),
     "ov.coverage": ("{n}/{m} đơn vị báo cáo", "{n}/{m} agencies reporting"),
     "chart.pcs": ("Số máy tính bình quân trên một CBCCVC theo đơn vị (toàn tỉnh: {value})",
@@ -191,8 +187,8 @@ WORDS: dict[str, tuple[str, str]] = {
                      "1. Planned funding by year and content area (from the project lists)"),
     "fund.by_source": ("2. Kinh phí dự kiến theo năm và nguồn vốn (theo phần kế hoạch kinh phí của báo cáo)",
                        "2. Planned funding by year and source (from the returns' funding plan)"),
-    "status.note_later": ("{n} tệp gửi sau bị từ chối; vẫn dùng báo cáo hợp lệ trước đó.",
-                          "{n} later file(s) rejected; the earlier valid return still counts."),
+    "status.note_later": ("{n} tệp gửi sau chưa hợp lệ; vẫn dùng báo cáo hợp lệ trước đó.",
+                          "{n} later file(s) not valid; the earlier valid return still counts."),
     "status.note_rejected": ("Tệp gần nhất: {status}. Xem phản hồi gửi đơn vị.",
                              "Latest file: {status}. See the agency's feedback."),
     "status.note_missing": ("Cần đôn đốc đơn vị nộp báo cáo.", "Remind the agency to report."),
@@ -218,7 +214,7 @@ METHOD_NOTES: dict[str, tuple[str, ...]] = {
     "vi": (
         "Mỗi đơn vị chỉ tính một báo cáo: báo cáo hợp lệ nhận sau cùng (theo thời điểm nhận tệp, không theo thứ tự "
         "xử lý). Khi đơn vị gửi lại, báo cáo mới thay thế báo cáo cũ; các chỉ tiêu thay đổi được liệt kê ở trang "
-        "\"Tình hình nộp\". Tệp bị từ chối không được tổng hợp; tệp gửi trùng (cùng nội dung) chỉ tính một lần.",
+        "\"Tình hình nộp\". Tệp chưa hợp lệ không được tổng hợp; tệp gửi trùng (cùng nội dung) chỉ tính một lần.",
         "Số của khối và toàn tỉnh là tổng cộng số liệu của các đơn vị có báo cáo chỉ tiêu đó. Mỗi số tổng kèm "
         "\"n/m đơn vị báo cáo\": n đơn vị có số liệu trên m đơn vị của khối (toàn tỉnh). Đơn vị chưa nộp hoặc để "
         "trống không được tính là 0.",
@@ -615,7 +611,8 @@ class _Writer:
                  ("accepted_with_warnings", "warning"), ("rejected", "rejected"), ("missing", "missing")]
         status_rows: list[Row] = [
             (style if counts[key] and key != "expected" else "body",
-             [i, self.w(f"ov.{key}"), counts[key], None if key == "expected" else 100.0 * counts[key] / max(counts["expected"], 1)])
+             [i, self.w(f"ov.{key}") if key in ("expected", "received") else self.status_label(key), counts[key],
+              None if key == "expected" else 100.0 * counts[key] / max(counts["expected"], 1)])
             for i, (key, style) in enumerate(lines, start=1)]
         if s.unattributed:
             status_rows.append(("rejected", [len(lines) + 1, self.w("ov.unattributed"), s.unattributed, None]))

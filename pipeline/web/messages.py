@@ -1,5 +1,5 @@
 """The desk's words in Vietnamese (default) and English. Issue messages come from `issues.CATALOGUE` and result
-words (hợp lệ, bị từ chối, …) from `pipeline.i18n`, as on the command line: only the page's own words are here."""
+words (the status labels: Hợp lệ, Chưa hợp lệ, …) from `pipeline.i18n`, as on the command line: only the page's own words are here."""
 
 from __future__ import annotations
 
@@ -94,8 +94,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "col.severity": ("Mức", "Level"),
     "self.heading": ("Đơn vị tự kiểm tra báo cáo trước khi gửi", "Check a return before sending it"),
     "self.help": (
-        "Chọn bản báo cáo đang soạn: trang sẽ cho biết mọi lỗi sẽ khiến báo cáo bị từ chối, ở đúng trang và ô. "
-        "Không có gì được ghi sổ.",
+        "Chọn bản báo cáo đang soạn: trang sẽ cho biết mọi lỗi khiến báo cáo chưa hợp lệ, ở đúng trang và ô, để "
+        "đơn vị sửa các ô đó trước khi gửi. Không có gì được ghi sổ.",
         "Choose the draft return: the page shows everything that would have it refused, at its sheet and cell. "
         "Nothing is recorded.",
     ),
@@ -158,6 +158,6 @@ _FORMATTER = LenientFormatter()
 
 
 def word(key: str, lang: str, **params: Any) -> str:
-    """The page's word for `key`, else the command line's (result words: hợp lệ, bị từ chối, …)."""
+    """The page's word for `key`, else the command line's (status labels: Hợp lệ, Chưa hợp lệ, …)."""
     vi, en = WORDS.get(key) or CLI_MESSAGES[key]
     return _FORMATTER.format(vi if lang == "vi" else en, **params)

@@ -673,7 +673,7 @@ def test_ambiguous_number_gives_both_readings(spec, registry, stc):
     found = only(sub, "VALUE_AMBIGUOUS_NUMBER")
     assert found.severity is Severity.WARNING
     assert (found.context["taken"], found.context["other"], found.context["other_plain"]) == (1.5, 1500, "1500")
-    assert found.message("vi").endswith(': "1,500" có thể hiểu là 1,5 hoặc 1.500; đã lấy 1,5. Nếu sai, vui lòng nhập '
+    assert found.message("vi").endswith(': "1,500" có thể hiểu là 1,5 hoặc 1.500; đã lấy 1,5. Nếu sai, đề nghị đơn vị nhập '
                                         'lại không dùng dấu phân cách (ví dụ 1500).')
     assert found.message("en").endswith(': "1,500" could mean 1.5 or 1,500; 1.5 was taken. If wrong, re-enter it '
                                         'without separators (e.g. 1500).')

@@ -36,8 +36,6 @@ from pipeline.report import feedback
 from pipeline.report.feedback import (
     FILLS,
     ISSUES_SHEET,
-    OUTCOME_REJECTED,
-    OUTCOME_WARNINGS,
     TEXT_LIMIT,
     TRUNCATED_MARK,
     feedback_file_name,
@@ -182,7 +180,8 @@ def test_heading_gives_agency_file_counts_and_outcome(xlsx_case):
     assert "Sở Tài chính (mã STC)" in text
     assert "Báo cáo CNTT Sở Tài chính.xlsx" in text
     assert f"Số lỗi: {errors}; số cảnh báo: {warnings}" in text
-    assert OUTCOME_REJECTED in text
+    assert ("Kết quả kiểm tra: Chưa hợp lệ. Báo cáo chưa hợp lệ, đề nghị đơn vị sửa các lỗi dưới đây, hoàn thiện và "
+            "gửi lại cho Sở Bưu chính, Viễn thông.") in text
 
 
 def test_issues_sheet_is_usable_and_printable(xlsx_case):
@@ -540,7 +539,8 @@ def test_warnings_only_are_accepted_with_warnings(tmp_path, spec, registry):
     out = feedback_for_file(source, submission, [info, warning], spec, tmp_path / "fb")
     wb = openpyxl.load_workbook(out)
     heading = "\n".join(str(wb[ISSUES_SHEET].cell(r, 1).value) for r in range(1, 8))
-    assert OUTCOME_WARNINGS in heading and "Số lỗi: 0; số cảnh báo: 1" in heading
+    assert ("Kết quả kiểm tra: Hợp lệ, có cảnh báo. Báo cáo đã được tiếp nhận và tổng hợp; đề nghị đơn vị xem lại "
+            "các cảnh báo dưới đây.") in heading and "Số lỗi: 0; số cảnh báo: 1" in heading
     _, rows = listed(wb)
     assert [r[1].value for r in rows] == ["Cảnh báo", "Thông tin"]
     assert wb["Hiện trạng"]["D73"].fill.fgColor.rgb.endswith(FILLS[Severity.WARNING])

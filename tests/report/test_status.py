@@ -136,7 +136,7 @@ def test_json_carries_the_board_and_the_lists(status):
     syt = next(a for a in data["agencies"] if a["code"] == "SYT")
     assert (syt["state"], syt["file"], syt["errors"], syt["received_at"]) == (
         "not_valid", "BM-UDCNTT-2007_SYT_0.xlsx", 2, "2007-09-22T10:00:00")
-    assert syt["label_vi"] == "chưa hợp lệ" and syt["needs_action"] is True
+    assert syt["label_vi"] == "Chưa hợp lệ" and syt["needs_action"] is True
     missing = next(a for a in data["agencies"] if a["code"] == "H-KYANH")
     assert (missing["state"], missing["file"], missing["returns"]) == ("missing", None, [])
 

@@ -103,8 +103,8 @@ def test_group_subtotals_and_agency_rows(round_, registry):
     stc = find_row(ws, "Sở Tài chính")
     assert stc[pcs] == s.values.at["STC", C.PCS]
     missing = find_row(ws, "UBND huyện Kỳ Anh")
-    assert missing[2] == "chưa nộp" and missing[pcs] is None
-    assert find_row(ws, "Sở Y tế")[2] == "bị từ chối"
+    assert missing[2] == "Chưa nộp" and missing[pcs] is None
+    assert find_row(ws, "Sở Y tế")[2] == "Chưa hợp lệ"
 
 
 def test_overview_counts_and_key_figures(round_):
@@ -113,7 +113,8 @@ def test_overview_counts_and_key_figures(round_):
     assert find_row(ws, "Số đơn vị phải báo cáo")[2] == 41
     assert find_row(ws, "Đã nộp báo cáo")[2] == 40
     assert find_row(ws, "Chưa nộp")[2] == 1
-    assert find_row(ws, "Bị từ chối (chưa có báo cáo hợp lệ)")[2] == 1
+    assert find_row(ws, "Chưa hợp lệ")[2] == 1
+    assert find_row(ws, "Hợp lệ")[2] + find_row(ws, "Hợp lệ, có cảnh báo")[2] == 39  # the status labels
     ratio = find_row(ws, "Số máy tính bình quân trên một CBCCVC")
     assert ratio[3] == pytest.approx(s.totals.at[C.PROVINCE, "tl_may_tren_cbcc"])
     assert ratio[4] == f"{s.coverage.at[C.PROVINCE, 'tl_may_tren_cbcc']}/41 đơn vị báo cáo"
@@ -125,10 +126,10 @@ def test_status_sheet_lists_every_agency_and_the_changes(round_, registry):
     codes = [r[1] for r in rows_of(ws) if isinstance(r[0], int)]
     assert codes == [a.code for a in registry.agencies]
     stc = next(r for r in rows_of(ws) if r[1] == "STC")
-    assert stc[3] == "hợp lệ" and stc[10] == 1
+    assert stc[3] == "Hợp lệ" and stc[10] == 1
     assert re.search(r"Tổng số máy tính \(để bàn và xách tay\): \d+ → \d+", stc[11])
     kyanh = next(r for r in rows_of(ws) if r[1] == "H-KYANH")
-    assert kyanh[3] == "chưa nộp" and kyanh[4] is None
+    assert kyanh[3] == "Chưa nộp" and kyanh[4] is None
 
 
 def test_missing_and_rejected_rows_are_highlighted(round_):

@@ -129,11 +129,11 @@ def test_the_desk_in_a_browser(server, page, tmp_path, registry):
     page.wait_for_selector("section.result")
     results = {s.get_attribute("data-file"): s for s in page.locator("section.result").all()}
     assert set(results) == {clean.name, bad.name, aside["hostile"][1].name}
-    assert "hợp lệ" in results[clean.name].inner_text()
+    assert "Hợp lệ" in results[clean.name].inner_text()
     bad_text = results[bad.name].inner_text()
-    assert "bị từ chối" in bad_text and re.search(r"ô [A-Z]+\d+", bad_text)  # each issue at its cell
+    assert "Chưa hợp lệ" in bad_text and re.search(r"ô [A-Z]+\d+", bad_text)  # each issue at its cell
     hostile_text = results[aside["hostile"][1].name].inner_text()
-    assert "bị từ chối" in hostile_text and "nén" in hostile_text
+    assert "Chưa hợp lệ" in hostile_text and "nén" in hostile_text
     with page.expect_download() as feedback:
         results[bad.name].locator("a.feedback").click()
     assert feedback.value.suggested_filename.startswith("phan_hoi_")
@@ -166,7 +166,7 @@ def test_the_desk_in_a_browser(server, page, tmp_path, registry):
     assert page.inner_text("label.drop .chosen") == bad.name
     page.click("#send")
     page.wait_for_selector("section.result")
-    assert "Nếu gửi bây giờ: bị từ chối" in page.inner_text("section.result")
+    assert "Nếu gửi bây giờ: Chưa hợp lệ" in page.inner_text("section.result")
     assert len(list((paths.out / "archive").iterdir())) == recorded  # nothing recorded
 
     page.click("#lang-switch")

@@ -321,7 +321,7 @@ def test_self_check_shows_what_would_be_refused_and_records_nothing(client, reco
     code = bad_agency(returns)
     before, inbox = ledger_rows(recorded), sorted(recorded.inbox.iterdir())
     page = post_files(client, "/self-check", [(returns[f"{code}:bad"].name, returns[f"{code}:bad"].read_bytes())])
-    assert "Nếu gửi bây giờ: bị từ chối" in page.text
+    assert "Nếu gửi bây giờ: Chưa hợp lệ" in page.text
     link = re.search(r'href="(/self-check/[^"]+)"', page.text)[1]
     written = client.app.pages.desk.scratch.glob("*/feedback/*/*.xlsx")
     assert not list(written)  # the feedback workbook is written when it is asked for, not before the answer
