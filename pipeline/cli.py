@@ -644,10 +644,9 @@ def _state_text(a: Any, lang: str) -> str:
 def _totals_text(state: Any, lang: str) -> str:
     counts = state.counts()
     text = t("status.totals", lang, **counts, valid_all=counts["valid"] + counts["valid_with_warnings"])
-    if state.deadline is not None:
-        days = state.days_to_deadline
-        key = "status.days_left" if days > 0 else "status.due_today" if days == 0 else "status.days_late"
-        text += " " + t(key, lang, deadline=state.deadline.strftime("%d/%m/%Y"), days=abs(days))
+    if state.deadline_key is not None:
+        text += " " + t(state.deadline_key, lang, deadline=state.deadline.strftime("%d/%m/%Y"),
+                        days=abs(state.days_to_deadline))
     if state.unattributed:
         text += " " + t("status.unattributed", lang, n=len(state.unattributed))
     return text

@@ -124,6 +124,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "status.days_left": ("Hạn gửi báo cáo: {deadline}, còn {days} ngày.", "Deadline: {deadline}, {days} days left."),
     "status.due_today": ("Hạn gửi báo cáo: hôm nay, {deadline}.", "Deadline: today, {deadline}."),
+    "status.deadline_passed": ("Hạn gửi báo cáo: {deadline} (đã qua).", "Deadline: {deadline} (passed)."),
     "status.days_late": ("Hạn gửi báo cáo: {deadline}, đã quá hạn {days} ngày.",
                          "Deadline: {deadline}, {days} days ago."),
     "status.unattributed": ("{n} tệp chưa xác định được đơn vị gửi.", "{n} files from an unknown agency."),

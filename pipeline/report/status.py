@@ -156,6 +156,11 @@ class AgencyState:
         }
 
 
+# Days after the deadline past which a round is history rather than a chase: its deadline line no longer
+# counts the days, and a file received later is "more than 90 days late".
+LONG_PAST = 90
+
+
 @dataclass(frozen=True)
 class RoundStatus:
     form_id: str
@@ -173,6 +178,17 @@ class RoundStatus:
     def days_to_deadline(self) -> int | None:
         """Days left until the deadline (0 on the day, negative once it is past); None without one."""
         return (self.deadline - self.today).days if self.deadline else None
+
+    @property
+    def deadline_key(self) -> str | None:
+        """The message of the round's deadline line (pipeline.i18n): days left, today, days late, or, long
+        past, only that it has passed (a 2007 round looked at in 2026 is not "7003 days late")."""
+        days = self.days_to_deadline
+        if days is None:
+            return None
+        if days < -LONG_PAST:
+            return "status.deadline_passed"
+        return "status.days_left" if days > 0 else "status.due_today" if days == 0 else "status.days_late"
 
     def counts(self) -> dict[str, int]:
         """expected, received, then agencies per state."""

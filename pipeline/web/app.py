@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.i18n import LANGS
 from pipeline.record.ledger import LedgerError
+from pipeline.report.status import LONG_PAST
 from pipeline.web import security
 from pipeline.web.desk import Desk, Upload
 from pipeline.web.messages import word
@@ -399,24 +400,12 @@ SUPERSEDED = "superseded"  # on the board: an agency that resubmitted (a newer f
 BOARD_STATES = ("missing", "valid", "valid_with_warnings", "not_valid", SUPERSEDED)
 
 
-# Days after the deadline past which a round is history rather than a chase: its line says the deadline has
-# passed instead of counting the days (a 2007 round opened in 2026 is not "7003 days late"), and a file is
-# "more than 90 days late".
-LONG_PAST = 90
-
-
 def deadline_line(status: Any, lang: str) -> str | None:
-    """The round's deadline and the days to it, in `ictplan status`'s words; long passed: only that."""
-    days = status.days_to_deadline
-    if days is None:
+    """The round's deadline line, in `ictplan status`'s words (RoundStatus.deadline_key)."""
+    if status.deadline_key is None:
         return None
-    date = status.deadline.strftime("%d/%m/%Y")
-    if days == 0:
-        return word("status.due_today", lang, deadline=date)
-    if days < -LONG_PAST:
-        return word("board.deadline_passed", lang, deadline=date)
-    key = "status.days_left" if days > 0 else "status.days_late"
-    return word(key, lang, deadline=date, days=abs(days))
+    return word(status.deadline_key, lang, deadline=status.deadline.strftime("%d/%m/%Y"),
+                days=abs(status.days_to_deadline))
 
 
 def against_deadline(received: dt.date | None, deadline: dt.date | None, lang: str) -> str:

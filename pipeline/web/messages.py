@@ -47,7 +47,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "days.on_time": ("đúng hạn", "on time"),
     "days.late": ("trễ {n} ngày", "{n} days late"),
     "days.long_late": ("trễ hơn {n} ngày", "more than {n} days late"),
-    "board.deadline_passed": ("Hạn gửi báo cáo: {deadline} (đã qua).", "Deadline: {deadline} (passed)."),
     "upload.heading": ("Nhận báo cáo của các đơn vị", "Take in the agencies' returns"),
     "upload.help": (
         "Kéo thả các tệp báo cáo (.xlsx, .xls, .ods) vào ô dưới đây hoặc bấm để chọn; có thể chọn nhiều tệp. "

@@ -69,6 +69,16 @@ def test_every_registry_agency_once_in_registry_order(status, registry):
     assert (status.deadline, status.days_to_deadline) == (dt.date(2007, 9, 30), 3)
 
 
+@pytest.mark.parametrize(("today", "key"), [
+    (dt.date(2007, 9, 27), "status.days_left"), (dt.date(2007, 9, 30), "status.due_today"),
+    (dt.date(2007, 12, 29), "status.days_late"),  # 90 days late: still counted
+    (dt.date(2007, 12, 30), "status.deadline_passed"), (dt.date(2026, 12, 3), "status.deadline_passed"),
+])
+def test_a_deadline_long_past_is_said_to_have_passed_not_counted(ledger, spec, registry, today, key):
+    """`ictplan status` and the desk share the line: a 2007 round looked at in 2026 is not "7003 days late"."""
+    assert round_status(ledger, spec, registry, today=today).deadline_key == key
+
+
 def test_states_follow_the_ledger(status, ledger):
     states = {a.code: a for a in status.agencies}
     assert {code: states[code].state for code in RECEIVED} == {
