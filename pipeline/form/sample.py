@@ -109,6 +109,18 @@ def write_samples(spec: FormSpec, registry: Registry, out_dir: str | Path, *, co
 
     A share ``error_rate`` of the returns (chosen per agency from the seed) gets 1–2 mistakes.
     """
+    return write_returns(spec, registry, out_dir,
+                         lambda agency, rng, mistakes: make_sample(spec, agency, rng, mistakes=mistakes),
+                         count=count, seed=seed, error_rate=error_rate)
+
+
+def write_returns(spec: FormSpec, registry: Registry, out_dir: str | Path,
+                  make: Callable[[Agency, random.Random, int], SampleReturn], *, count: int | None, seed: int,
+                  error_rate: float, stream: str = "",
+                  manifest: Mapping[str, Any] | None = None) -> list[tuple[Path, SampleReturn]]:
+    """The returns `make` makes (agency, its random stream, its number of mistakes), one per agency of the first
+    ``count``, written atomically as received files, with a manifest (its header extended by ``manifest``).
+    ``stream`` sets one form's random streams apart from another's for the same seed and agency."""
     agencies = list(registry.agencies)
     count = len(agencies) if count is None else count
     if not 0 <= count <= len(agencies):
@@ -120,10 +132,11 @@ def write_samples(spec: FormSpec, registry: Registry, out_dir: str | Path, *, co
     written: list[tuple[Path, SampleReturn]] = []
     entries = []
     for agency in agencies[:count]:
+        key = f"{seed}/{agency.code}{stream}"
         # Separate streams: whether a return gets mistakes never changes its clean figures.
-        pick = random.Random(f"{seed}/{agency.code}/mistakes")
+        pick = random.Random(f"{key}/mistakes")
         n_mistakes = pick.choice((1, 2)) if pick.random() < error_rate else 0
-        sample = make_sample(spec, agency, random.Random(f"{seed}/{agency.code}"), mistakes=n_mistakes)
+        sample = make(agency, random.Random(key), n_mistakes)
         data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
                               cell_text=sample.cell_text, tables=sample.tables)
         path = write_atomic(out / template_file_name(spec, agency.code), data)
@@ -131,9 +144,9 @@ def write_samples(spec: FormSpec, registry: Registry, out_dir: str | Path, *, co
         written.append((path, sample))
         entries.append({"file": path.name, "agency_code": agency.code, "sha256": hashlib.sha256(data).hexdigest(),
                         "mistakes": [asdict(m) for m in sample.mistakes]})
-    manifest = {"form_id": spec.form_id, "version": spec.version, "seed": seed, "error_rate": error_rate,
-                "files": entries}
-    text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    header = {"form_id": spec.form_id, "version": spec.version, **(manifest or {}), "seed": seed,
+              "error_rate": error_rate}
+    text = json.dumps({**header, "files": entries}, ensure_ascii=False, indent=2) + "\n"
     write_atomic(out / MANIFEST, text.encode("utf-8"))
     return written
 

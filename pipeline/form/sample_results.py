@@ -15,24 +15,18 @@ Deterministic: a result depends on the seed and the agency code only.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import math
 import random
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pipeline.atomic import write_atomic
 from pipeline.form.registry import Agency, Registry
 from pipeline.form.sample import (
     _INJECTORS,
-    MANIFEST,
     Finding,
     Mistake,
     SampleReturn,
-    _as_received,
     _blank_required,
     _field_mistake,
     _inject_one,
@@ -44,9 +38,10 @@ from pipeline.form.sample import (
     _tenths,
     _text_in_number,
     make_sample,
+    write_returns,
 )
 from pipeline.form.spec import FormSpec, plan_spec_of
-from pipeline.form.template import build_workbook, table_cell, template_file_name
+from pipeline.form.template import table_cell
 
 REACHED = 0.65  # the share of targets an agency reaches
 _SOURCES = ("nstw", "tinh", "huyen", "oda", "khac")
@@ -72,30 +67,12 @@ def write_results(spec: FormSpec, registry: Registry, out_dir: str | Path, *, co
     """Filled reports for the first `count` agencies (default all), from their plan samples of `plan_seed`,
     written atomically with a manifest (as `sample.write_samples`)."""
     plan_spec = plan_spec_of(spec)
-    agencies = list(registry.agencies)
-    count = len(agencies) if count is None else count
-    if not 0 <= count <= len(agencies):
-        raise ValueError(f"count must be between 0 and {len(agencies)} (the registry's agencies), not {count}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[Path, SampleReturn]] = []
-    entries = []
-    for agency in agencies[:count]:
-        pick = random.Random(f"{seed}/{agency.code}/{spec.round}/mistakes")
-        n_mistakes = pick.choice((1, 2)) if pick.random() < error_rate else 0
-        plan = plan_sample(plan_spec, agency, plan_seed)
-        sample = make_result(spec, plan, random.Random(f"{seed}/{agency.code}/{spec.round}"), mistakes=n_mistakes)
-        data = build_workbook(spec, agency=agency, values=sample.values, projects=sample.projects,
-                              cell_text=sample.cell_text, tables=sample.tables)
-        path = write_atomic(out / template_file_name(spec, agency.code), data)
-        _as_received(path, sample.values.get("ngay_lap"), random.Random(f"{seed}/{agency.code}/received"))
-        written.append((path, sample))
-        entries.append({"file": path.name, "agency_code": agency.code, "sha256": hashlib.sha256(data).hexdigest(),
-                        "mistakes": [asdict(m) for m in sample.mistakes]})
-    manifest = {"form_id": spec.form_id, "version": spec.version, "round": spec.round, "seed": seed,
-                "plan_seed": plan_seed, "error_rate": error_rate, "files": entries}
-    write_atomic(out / MANIFEST, (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-    return written
+
+    def result_for(agency: Agency, rng: random.Random, mistakes: int) -> SampleReturn:
+        return make_result(spec, plan_sample(plan_spec, agency, plan_seed), rng, mistakes=mistakes)
+
+    return write_returns(spec, registry, out_dir, result_for, count=count, seed=seed, error_rate=error_rate,
+                         stream=f"/{spec.round}", manifest={"round": spec.round, "plan_seed": plan_seed})
 
 
 class _Results:
