@@ -1,67 +1,59 @@
-"""The frame of an official document (Joint Circular 55/2005/TTLT-BNV-VPCP), derived from the spec and the
-registry: what the template's printed sheets, the summary and the draft report put around their content.
+"""The frame of an official document (Joint Circular 55/2005/TTLT-BNV-VPCP): its words, derived from the spec
+and the registry, for every stage that prints a document (the template's sheets here; the summary, its print
+set and the draft report in pipeline/report/frame.py).
 
 - the two-column header: the governing body over the issuing unit on the left, the national name over the
   motto on the right;
 - "Biểu số 01…": each form sheet's number, in sheet order;
-- the place-and-date line ("Hà Tĩnh, ngày … tháng … năm 2007");
+- the place-and-date line ("Hà Tĩnh, ngày …… tháng …… năm 2007"), day and month left for the signer;
 - the signature blocks: the preparer on the left, the head of the unit on the right.
 
-Only data here (no workbook code): every stage that prints a document takes its words from one place.
+Only words here (no workbook code).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
 
-from pipeline.form.registry import Agency
 from pipeline.form.spec import FormSpec
 
-NATION_VI = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-MOTTO_VI = "Độc lập - Tự do - Hạnh phúc"
-PREPARER_VI, PREPARER_NOTE_VI = "NGƯỜI LẬP BIỂU", "(Ký, ghi rõ họ tên)"
-HEAD_VI, HEAD_NOTE_VI = "THỦ TRƯỞNG ĐƠN VỊ", "(Ký tên, đóng dấu)"
-BLANK = "…"
+NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+PREPARER = "NGƯỜI LẬP BIỂU"
+PREPARER_NOTE = "(Ký, ghi rõ họ tên)"
+HEAD = "THỦ TRƯỞNG ĐƠN VỊ"
+SIGNER_NOTE = "(Ký tên, đóng dấu)"
+BLANK_DAY = "……"  # the day and month a signer writes by hand
+BLANK_UNIT = "TÊN CƠ QUAN, ĐƠN VỊ: ………"  # the blank template's issuing unit
 
 
-@dataclass(frozen=True)
-class DocumentFrame:
-    governing_body: str  # "UBND TỈNH HÀ TĨNH"
-    unit: str  # "SỞ TÀI CHÍNH", "UBND HUYỆN NGHI XUÂN", or dots in the blank template
-    nation: str
-    motto: str
-    place_date: str  # "Hà Tĩnh, ngày … tháng … năm 2007"
-    preparer: tuple[str, str]  # (title, note) of the left signature block
-    signer: tuple[str, str]  # (title, note) of the right signature block
+def governing_body(spec: FormSpec) -> str:
+    """"UBND TỈNH HÀ TĨNH": the body every agency of the round answers to, over its name."""
+    province = str(spec.form.get("province_vi") or "")
+    return str(spec.form.get("governing_body_vi") or f"UBND tỉnh {province}".strip()).upper()
 
 
-def upper_vi(text: str) -> str:
-    """Upper case as Vietnamese headers write it ("Sở Tài chính" → "SỞ TÀI CHÍNH")."""
-    return text.upper()
+def unit_name(name: str | None) -> str:
+    """An agency's name as the header writes it ("UBND HUYỆN NGHI XUÂN"), or the blank's dotted line."""
+    return name.upper() if name else BLANK_UNIT
 
 
-def place_date(spec: FormSpec, day: int | None = None, month: int | None = None) -> str:
-    """The place-and-date line; day and month left as dots for the signer to fill in."""
-    place = str(spec.form.get("place_vi") or spec.form.get("province_vi") or "")
-    year = spec.form.get("issue_year") or ""
-    shown_day = f"{day:02d}" if day else BLANK
-    shown_month = f"{month:02d}" if month else BLANK
-    return f"{place}, ngày {shown_day} tháng {shown_month} năm {year}"
+def signing_year(spec: FormSpec) -> str:
+    """The year agencies sign their returns in: the deadline's (a report on 2008 is signed in January 2009),
+    else the year the form is issued in."""
+    deadline = spec.form.get("deadline")
+    if isinstance(deadline, dt.date):
+        return str(deadline.year)
+    return str(spec.form.get("issue_year") or "")
 
 
-def agency_frame(spec: FormSpec, agency: Agency | None) -> DocumentFrame:
-    """The frame of an agency's return: its governing body (the province) over its own name."""
-    unit = upper_vi(agency.name_vi) if agency is not None else "TÊN CƠ QUAN, ĐƠN VỊ: " + BLANK * 3
-    return DocumentFrame(upper_vi(str(spec.form.get("governing_body_vi", ""))), unit, NATION_VI, MOTTO_VI,
-                         place_date(spec), (PREPARER_VI, PREPARER_NOTE_VI), (HEAD_VI, HEAD_NOTE_VI))
+def date_line(place: str, year: int | str) -> str:
+    """"Hà Tĩnh, ngày …… tháng …… năm 2007": day and month are written when the document is signed."""
+    return f"{place}, ngày {BLANK_DAY} tháng {BLANK_DAY} năm {year}"
 
 
-def issuer_frame(spec: FormSpec) -> DocumentFrame:
-    """The frame of the Department's own documents (the summary, the report): signed by its director."""
-    issuer = str(spec.form.get("issuer_short_vi") or spec.form.get("issuer_vi") or "")
-    signer = str(spec.form.get("issuer_signer_vi") or "Giám đốc")
-    return DocumentFrame(upper_vi(str(spec.form.get("governing_body_vi", ""))), upper_vi(issuer), NATION_VI,
-                         MOTTO_VI, place_date(spec), (PREPARER_VI, PREPARER_NOTE_VI), (upper_vi(signer), ""))
+def place(spec: FormSpec) -> str:
+    return str(spec.form.get("place_vi") or spec.form.get("province_vi") or "")
 
 
 def sheet_number(spec: FormSpec, sheet_id: str) -> str:

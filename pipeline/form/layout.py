@@ -17,7 +17,8 @@ from functools import cache
 
 from pipeline.form.spec import FormSpec, Table
 
-TITLE_ROW, SUBTITLE_ROW, AGENCY_ROW, HEADER_ROW = 1, 2, 3, 5
+# The official frame's header, the sheet's number and title, the subtitle; row 4 is left empty.
+FRAME_ROW, TITLE_ROW, SUBTITLE_ROW, HEADER_ROW = 1, 2, 3, 5
 FIRST_BODY_ROW = 6
 COL_STT, COL_LABEL, COL_UNIT, COL_VALUE, COL_HELP = 0, 1, 2, 3, 4
 TABLE_NUMBER_ROW = HEADER_ROW + 1

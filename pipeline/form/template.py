@@ -35,13 +35,14 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from pipeline.atomic import write_atomic
+from pipeline.form import frame
 from pipeline.form.layout import (
-    AGENCY_ROW,
     COL_HELP,
     COL_LABEL,
     COL_STT,
     COL_UNIT,
     COL_VALUE,
+    FRAME_ROW,
     HEADER_ROW,
     INSTRUCTIONS_SHEET,
     LISTS_SHEET,
@@ -69,7 +70,6 @@ BOOL_LABELS = {True: "Có", False: "Không"}
 BOOL_LIST = "co_khong"
 ACRONYMS = frozenset({"CNTT", "UBND", "LAN", "WAN", "CBCC", "CBCCVC", "NSTW", "NSĐP", "ODA"})
 LIST_NAME_PREFIX = "DS_"
-BLANK_AGENCY_TEXT = "………"
 
 # Agency text must never turn into a formula, a link or a number (reliability notes §0 item 7).
 WORKBOOK_OPTIONS = {
@@ -105,7 +105,9 @@ TABLE_BODY_HEIGHT = 30.0
 # on A4 portrait at a readable scale; the value column is wide enough for narratives.
 SHEET_WIDTHS = {COL_STT: 5, COL_LABEL: 40, COL_UNIT: 10, COL_VALUE: 42, COL_HELP: 24}
 TARGET_YEAR_WIDTH = 13
-INSTRUCTION_WIDTHS = (5, 100)
+INSTRUCTION_WIDTHS = (5, 40, 60)  # STT | text, merged across the last two (the frame's header splits there)
+FRAME_LEFT_SHARE = 0.4  # the frame's left block (governing body, unit) takes about 40% of the page width
+SIGNATURE_SPACE = LINE_HEIGHT * 5  # room under the signature titles for the signature and the seal
 
 PROTECT_LABEL_SHEET = {"format_rows": True, "format_columns": True}
 # Agencies add projects by inserting rows, and may filter the list.
@@ -273,9 +275,14 @@ class _Styles:
     """Formats built on demand and shared: one xlsxwriter Format per distinct set of properties."""
 
     BASE = _look(valign="vcenter")
-    TITLE = _look(bold=True, font_size=13, align="center", text_wrap=True)
+    TITLE = _look(bold=True, font_size=13, align="center", valign="vcenter", text_wrap=True)
     SUBTITLE = _look(italic=True, align="center", text_wrap=True)
-    AGENCY = _look(bold=True, align="left")
+    FRAME = _look(align="center", valign="top", text_wrap=True)
+    FRAME_BOLD = _look(bold=True)
+    FRAME_MOTTO = _look(bold=True, underline=1)
+    FRAME_NOTE = _look(italic=True)
+    PLACE_DATE = _look(italic=True, align="center")
+    NUMBER = _look(bold=True, font_size=11)
     HEADER = _look(bold=True, align="center", text_wrap=True, border=1, bg_color=HEADER_FILL)
     NUMBER_ROW = _look(italic=True, align="center", border=1, font_size=9)
     SECTION = _look(bold=True, border=1, bg_color=SECTION_FILL)
@@ -388,8 +395,9 @@ class _FormWriter:
         wrap = s.get({"text_wrap": True, "valign": "top"})
         number = s.get({"align": "right", "valign": "top"})
         heading = s.get({"bold": True, "font_size": 12, "valign": "bottom"})
-        self._banner(ws, len(INSTRUCTION_WIDTHS))
-        row = AGENCY_ROW + 1
+        last = len(INSTRUCTION_WIDTHS) - 1
+        self._banner(ws, INSTRUCTION_WIDTHS, number=None)
+        row = HEADER_ROW - 1
         for title, paragraphs in self._instruction_blocks():
             ws.set_row(row, LINE_HEIGHT * 1.6)
             ws.write_string(row, 0, _nfc(title), heading)
@@ -398,8 +406,8 @@ class _FormWriter:
                 # A marker that is a style name draws a sample cell of that style (the legend).
                 marker_format = s.get(getattr(s, marker), locked=True) if marker.isupper() else number
                 ws.write_string(row, 0, "" if marker.isupper() else marker, marker_format)
-                ws.write_string(row, 1, _nfc(text), wrap)
-                ws.set_row(row, LINE_HEIGHT * _lines(text, INSTRUCTION_WIDTHS[1]))
+                ws.merge_range(row, 1, row, last, _nfc(text), wrap)
+                ws.set_row(row, LINE_HEIGHT * _lines(text, sum(INSTRUCTION_WIDTHS[1:])))
                 row += 1
         ws.protect("", PROTECT_LABEL_SHEET)
         self._print_setup(ws, landscape=False, repeat=None)
@@ -409,7 +417,8 @@ class _FormWriter:
         spec, form = self.spec, self.spec.form
         deadline = form.get("deadline")
         numbered = [(f"{i}.", text) for i, text in enumerate(spec.instructions, start=1)]
-        sheets = [(f"{i}.", f"{sheet.name}: " + _sheet_summary(sheet)) for i, sheet in enumerate(spec.sheets, 1)]
+        sheets = [(f"{i}.", f"{frame.sheet_number(spec, sheet.id)} – {sheet.name}: " + _sheet_summary(sheet))
+                  for i, sheet in enumerate(spec.sheets, 1)]
         units = [
             ("–", "Tiền: TRIỆU ĐỒNG, ghi tối đa một chữ số thập phân (ví dụ 1.500 hoặc 12,5)."),
             ("–", "Tỷ lệ (%): ghi số từ 0 đến 100 (ví dụ 85 nghĩa là 85%), không gõ dấu %."),
@@ -445,9 +454,10 @@ class _FormWriter:
                     computed: Mapping[str, Any]) -> None:
         ws = self.workbook.add_worksheet(sheet.name)
         width = self.layout.width[sheet.id]
-        for col in range(width):
-            ws.set_column(col, col, SHEET_WIDTHS.get(col, TARGET_YEAR_WIDTH))
-        self._banner(ws, width)
+        widths = [SHEET_WIDTHS.get(col, TARGET_YEAR_WIDTH) for col in range(width)]
+        for col, col_width in enumerate(widths):
+            ws.set_column(col, col, col_width)
+        self._banner(ws, widths, number=frame.sheet_number(self.spec, sheet.id))
         self._header_row(ws, HEADER_ROW, ["STT", "Nội dung", "Đơn vị tính", "Số liệu", "Ghi chú, hướng dẫn"], width)
         sections = {section.id: section for section in sheet.sections}
         for row in self.layout.rows[sheet.id]:
@@ -459,6 +469,7 @@ class _FormWriter:
                 self._target_row(ws, row, values, cell_text, computed)
             else:
                 self._field_row(ws, row, values, cell_text, computed)
+        self._signatures(ws, widths, self.layout.rows[sheet.id][-1].row)
         self._flush_validations(ws)
         ws.freeze_panes(HEADER_ROW, 0)
         ws.protect("", PROTECT_LABEL_SHEET)
@@ -568,9 +579,10 @@ class _FormWriter:
             self.extra_rows = extra_rows
         last_row = t.last_row + extra_rows
         total_row = t.total_row + extra_rows
-        for col, column in enumerate(columns):
-            ws.set_column(col, col, column.width or 12)
-        self._banner(ws, width, title=table.vi)
+        widths = [column.width or 12 for column in columns]
+        for col, col_width in enumerate(widths):
+            ws.set_column(col, col, col_width)
+        self._banner(ws, widths, number=frame.sheet_number(self.spec, sheet.id), title=table.vi)
         headers = [_column_header(c) for c in columns]
         self._header_row(ws, t.header_row, headers, width,
                          height=LINE_HEIGHT * max(_lines(h, (c.width or 12) * BOLD_FACTOR)
@@ -596,6 +608,7 @@ class _FormWriter:
             self._validation(column, f"{a1(t.first_row, col)}:{a1(last_row, col)}")
         self._flush_validations(ws)
         self._totals_row(ws, table, t.first_row, total_row, computed)
+        self._signatures(ws, widths, total_row)
         body = f"'{sheet.name}'!${col_letter(0)}${t.first_row}:${col_letter(width - 1)}${last_row}"
         self.workbook.define_name(table.id, "=" + body)
         # Filter arrows on the column-number row: they do not hide the header labels, and the filter range is
@@ -648,19 +661,56 @@ class _FormWriter:
 
     # --- shared pieces -----------------------------------------------------------------------------------
 
-    def _banner(self, ws: Worksheet, width: int, title: str | None = None) -> None:
-        """Title, subtitle and agency rows, merged across the used columns."""
+    def _banner(self, ws: Worksheet, widths: Sequence[float], *, number: str | None,
+                title: str | None = None) -> None:
+        """The official frame's header (governing body over the unit | national name over the motto), then the
+        sheet's "Biểu số" over the title, then the subtitle. Rows 1–4 as in every return of this layout, so a
+        return's cells stay where the reader expects them."""
         s = self.styles
         form = self.spec.form
-        last = max(width - 1, 1)
+        left, last = _frame_split(widths), len(widths) - 1
+        unit = frame.unit_name(self.name if self.code else None)
+        self._rich(ws, FRAME_ROW - 1, 0, left - 1,
+                   [(frame.governing_body(self.spec) + "\n", None), (unit, s.FRAME_BOLD)])
+        self._rich(ws, FRAME_ROW - 1, left, last, [(frame.NATION + "\n", s.FRAME_BOLD), (frame.MOTTO, s.FRAME_MOTTO)])
+        unit_lines = _lines(unit, sum(widths[:left]) * BOLD_FACTOR)
+        ws.set_row(FRAME_ROW - 1, LINE_HEIGHT * (1.3 + unit_lines))
         title_text = _nfc(title or str(form.get("title_vi", self.spec.form_id)))
+        title_lines = _lines(title_text, sum(widths) * BOLD_FACTOR * 0.85)
+        if number is None:
+            ws.merge_range(TITLE_ROW - 1, 0, TITLE_ROW - 1, last, title_text, s.get(s.TITLE))
+            ws.set_row(TITLE_ROW - 1, LINE_HEIGHT * (0.5 + 1.3 * title_lines))
+        else:
+            self._rich(ws, TITLE_ROW - 1, 0, last, [(number + "\n", s.NUMBER), (title_text, None)], s.TITLE)
+            ws.set_row(TITLE_ROW - 1, LINE_HEIGHT * (1.5 + 1.3 * title_lines))
         subtitle = _nfc(str(form.get("subtitle_vi", "")))
-        agency = f"Đơn vị: {self.name} (mã {self.code})" if self.code else f"Đơn vị: {BLANK_AGENCY_TEXT}"
-        ws.merge_range(TITLE_ROW - 1, 0, TITLE_ROW - 1, last, title_text, s.get(s.TITLE))
         ws.merge_range(SUBTITLE_ROW - 1, 0, SUBTITLE_ROW - 1, last, subtitle, s.get(s.SUBTITLE))
-        ws.merge_range(AGENCY_ROW - 1, 0, AGENCY_ROW - 1, last, _nfc(agency), s.get(s.AGENCY))
-        ws.set_row(TITLE_ROW - 1, LINE_HEIGHT * 1.5)
-        ws.set_row(SUBTITLE_ROW - 1, LINE_HEIGHT * 1.2)
+        ws.set_row(SUBTITLE_ROW - 1, LINE_HEIGHT * _lines(subtitle, sum(widths) * 1.05))
+
+    def _signatures(self, ws: Worksheet, widths: Sequence[float], last_row: int) -> None:
+        """Below the sheet's last row: the place-and-date line over the head's block, then the signature
+        blocks (the preparer left, the head of the unit right) and room to sign and seal."""
+        s = self.styles
+        left, last = _frame_split(widths), len(widths) - 1
+        r = last_row + 1  # 0-based: one empty row under the table
+        line = frame.date_line(frame.place(self.spec), frame.signing_year(self.spec))
+        ws.merge_range(r, left, r, last, line, s.get(s.PLACE_DATE))
+        self._rich(ws, r + 1, 0, left - 1, [(frame.PREPARER + "\n", s.FRAME_BOLD), (frame.PREPARER_NOTE, s.FRAME_NOTE)])
+        self._rich(ws, r + 1, left, last, [(frame.HEAD + "\n", s.FRAME_BOLD), (frame.SIGNER_NOTE, s.FRAME_NOTE)])
+        ws.set_row(r + 1, LINE_HEIGHT * 2.2)
+        ws.set_row(r + 2, SIGNATURE_SPACE)
+
+    def _rich(self, ws: Worksheet, row: int, first: int, last: int,
+              parts: Sequence[tuple[str, Mapping[str, Any] | None]], cell: Mapping[str, Any] | None = None) -> None:
+        """Text in runs of their own looks (bold name over plain body, …), merged over columns first..last."""
+        s = self.styles
+        cell_format = s.get(cell or s.FRAME)
+        if first < last:
+            ws.merge_range(row, first, row, last, "", cell_format)
+        runs: list[Any] = []
+        for text, look in parts:  # every run names its font: a bare run would fall back to the default's
+            runs += [s.get(cell or s.FRAME, *(look,) if look else ()), _nfc(text)]
+        ws.write_rich_string(row, first, *runs, cell_format)
 
     def _header_row(self, ws: Worksheet, row: int, labels: Sequence[str], width: int,
                     height: float = LINE_HEIGHT * 1.6) -> None:
@@ -888,6 +938,16 @@ def _lines(text: str, width: float) -> int:
     default font; Vietnamese text in Times New Roman takes about one unit per character (a safe estimate)."""
     per_line = max(int(width), 1)
     return sum(len(textwrap.wrap(part, per_line)) or 1 for part in (text or "").split("\n"))
+
+
+def _frame_split(widths: Sequence[float]) -> int:
+    """The first column of the frame's right block: where the left block reaches its share of the width."""
+    total, reached = sum(widths), 0.0
+    for col, width in enumerate(widths[:-1]):
+        reached += width
+        if reached >= total * FRAME_LEFT_SHARE:
+            return col + 1
+    return max(len(widths) - 1, 1)
 
 
 def _rc(ref: str) -> tuple[int, int]:

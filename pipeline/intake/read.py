@@ -38,6 +38,7 @@ from typing import Any, NoReturn
 
 from python_calamine import CalamineSheet, CalamineWorkbook, SheetVisibleEnum
 
+from pipeline.form import frame
 from pipeline.form.layout import (
     COL_LABEL,
     INSTRUCTIONS_SHEET,
@@ -453,7 +454,7 @@ class _Reader:
         if located is None:
             return []
         header_row, columns = located
-        end = self.find_totals_row(table, rows, header_row + 1) or len(rows) + 1
+        end = self.find_totals_row(table, rows, header_row + 1) or self.find_signatures(rows, header_row + 1)
         body = [tuple(values[col] if col < len(values) else "" for col in columns.values())
                 for values in rows[header_row:end - 1]]
         return [values for values in body if not all(_blank(v) for v in values)]
@@ -647,7 +648,7 @@ class _Reader:
         template_last = self.template_body(table)[1] + header_row - self.expected_header_row(table)
         read = self.inputs_read.setdefault(name, [])
         beyond = False
-        for number in range(header_row + 1, end or len(rows) + 1):
+        for number in range(header_row + 1, end or self.find_signatures(rows, header_row + 1)):
             values = rows[number - 1]
             if values.count("") == len(values):  # most body rows of a template are empty: skip them in C
                 continue
@@ -708,6 +709,21 @@ class _Reader:
                     if first_other is None and key in table.total_keys:
                         first_other = number
         return first_other
+
+    def find_signatures(self, rows: list[list[Any]], start: int) -> int:
+        """Where a table without its totals row ends: at the frame's place-and-date line or signature blocks
+        under it (an agency deleted the totals row), else after the last row read."""
+        keys = self.frame_keys
+        for number in range(start, len(rows) + 1):
+            for value in rows[number - 1]:
+                if value.__class__ is str and value and normalize_key(value).startswith(keys):
+                    return number
+        return len(rows) + 1
+
+    @cached_property
+    def frame_keys(self) -> tuple[str, ...]:
+        """The first words of the frame's lines under a table: "Hà Tĩnh, ngày", "NGƯỜI LẬP BIỂU", …"""
+        return tuple(normalize_key(text) for text in (f"{frame.place(self.spec)}, ngày", frame.PREPARER, frame.HEAD))
 
     def project_row(self, table: _TablePlan, read_rows: TableRows, sheet: str, row: int,
                     cells: list[tuple[str, int, Any]]) -> ProjectRow:

@@ -14,14 +14,20 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.form.frame import (
+    BLANK_DAY,
+    MOTTO,
+    NATION,
+    PREPARER,
+    PREPARER_NOTE,
+    SIGNER_NOTE,
+    date_line,
+    governing_body,
+)
+from pipeline.form.frame import place as frame_place
 from pipeline.form.spec import FormSpec
 
-NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-MOTTO = "Độc lập - Tự do - Hạnh phúc"
-PREPARER = "NGƯỜI LẬP BIỂU"
-PREPARER_NOTE = "(Ký, ghi rõ họ tên)"
-SIGNER_NOTE = "(Ký tên, đóng dấu)"
-BLANK_DAY = "……"  # the day and month a signer writes by hand
+__all__ = ["MOTTO", "NATION", "PREPARER", "PREPARER_NOTE", "SIGNER_NOTE", "Frame", "frame_for"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,7 @@ class Frame:
     recipients: tuple[str, ...]
 
     def date_line(self, year: int) -> str:
-        """"Hà Tĩnh, ngày …… tháng …… năm 2007": day and month are written when the document is signed."""
-        return f"{self.place}, ngày {BLANK_DAY} tháng {BLANK_DAY} năm {year}"
+        return date_line(self.place, year)
 
     def number_line(self) -> str:
         return f"Số: {BLANK_DAY}/{self.symbol}"
@@ -52,11 +57,10 @@ def frame_for(spec: FormSpec) -> Frame:
     province = str(form.get("province_vi") or "")
     issuer_name = str(form.get("issuer_vi") or "")
     short = issuer_name.removesuffix(province).strip() if province else issuer_name
-    governing = str(form.get("governing_body_vi") or (f"UBND tỉnh {province}" if province else "UBND tỉnh"))
     initials = "".join(word[0] for word in _ascii(short).replace(",", " ").split() if word[:1].isalpha())
     return Frame(
-        governing=governing.upper(), issuer=str(form.get("issuer_short_vi") or short).upper(),
-        issuer_name=issuer_name, place=str(form.get("place_vi") or province),
+        governing=governing_body(spec), issuer=str(form.get("issuer_short_vi") or short).upper(),
+        issuer_name=issuer_name, place=frame_place(spec),
         signer=str(form.get("issuer_signer_vi") or "Giám đốc").upper(),
         symbol=f"BC-{form.get('issuer_symbol') or initials.upper()}",
         recipients=tuple(form.get("recipients_vi") or (

@@ -44,3 +44,14 @@ def to_pdf(source: Path, out_dir: Path | None = None) -> Path | None:
 def page_count(pdf: Path) -> int:
     """Pages of a PDF written by LibreOffice (its page objects are never compressed into object streams)."""
     return len(_PAGE.findall(pdf.read_bytes()))
+
+
+def page_sizes(pdf: Path) -> list[tuple[int, int]]:
+    """Each page's (width, height) in points, from the /MediaBox of the page objects LibreOffice writes."""
+    data = pdf.read_bytes()
+    pages = re.findall(rb"/Type\s*/Page[^s].*?/MediaBox\s*\[\s*([\d.\s]+)\]", data, flags=re.S)
+    sizes = [(round(float(box.split()[2])), round(float(box.split()[3]))) for box in pages]
+    if not sizes:  # the MediaBox written before /Type
+        boxes = re.findall(rb"/MediaBox\s*\[\s*[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+        sizes = [(round(float(w)), round(float(h))) for w, h in boxes][:page_count(pdf)]
+    return sizes

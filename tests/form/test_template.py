@@ -290,7 +290,7 @@ def test_agency_copies_carry_their_code_and_name(spec, registry, written):
         rows = calamine_rows(data, code_ref.sheet)
         assert at(rows, code_ref.a1) == agency.code
         assert at(rows, name_ref.a1) == agency.name_vi
-        assert at(rows, "A3") == f"Đơn vị: {agency.name_vi} (mã {agency.code})"
+        assert at(rows, "A1") == f"UBND TỈNH HÀ TĨNH\n{agency.name_vi.upper()}"  # the frame's issuing unit
         assert parse_meta(calamine_rows(data, META_SHEET)).agency_code == agency.code
     assert template_file_name(spec, "STC") == "BM-UDCNTT-2007_v1.1_STC.xlsx"
 

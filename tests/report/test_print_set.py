@@ -8,7 +8,6 @@ import io
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -17,6 +16,7 @@ from summary_factory import full_ledger, make_return, record, summary_from
 from pipeline.report import consolidate as C
 from pipeline.report.bieu import CURRENT_STATE, FOLD_NOTE, all_bieu, as_of, missing_measures
 from pipeline.report.frame import MOTTO, NATION, PREPARER, frame_for
+from pipeline.report.pdf import page_sizes
 from pipeline.report.summary import summary_bytes
 
 PRINT_SET = ["Biểu 01 Hiện trạng", "Biểu 02 Mục tiêu", "Biểu 03 Kinh phí", "Biểu 04 Dự án", "Biểu 05 Tình hình nộp"]
@@ -122,18 +122,6 @@ def test_bieu_04_flags_the_same_project_in_several_agencies(round_, spec):
     assert total[3] == len(s.projects) and total[4] == pytest.approx(s.projects[C.PROJECT_COST].sum())
 
 
-def pdf_pages(pdf: Path) -> list[tuple[int, int]]:
-    """Each page's size in points, read from the PDF LibreOffice writes (a /MediaBox per page object)."""
-    data = pdf.read_bytes()
-    pages = re.findall(rb"/Type\s*/Page[^s].*?/MediaBox\s*\[\s*([\d.\s]+)\]", data, flags=re.S)
-    sizes = [tuple(round(float(x)) for x in box.split()[2:4]) for box in pages]
-    if not sizes:  # the MediaBox written before /Type
-        count = len(re.findall(rb"/Type\s*/Page[^s]", data))
-        boxes = re.findall(rb"/MediaBox\s*\[\s*[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)\s*\]", data)
-        sizes = [(round(float(w)), round(float(h))) for w, h in boxes][:count]
-    return sizes  # type: ignore[return-value]
-
-
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_the_whole_workbook_prints_as_at_most_six_a4_pages(round_, tmp_path):
     """Printing the workbook (LibreOffice's PDF export of every sheet) gives the print set alone: one to two A4
@@ -143,7 +131,7 @@ def test_the_whole_workbook_prints_as_at_most_six_a4_pages(round_, tmp_path):
     source.write_bytes(data)
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
                     "--outdir", str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
-    sizes = pdf_pages(tmp_path / "tong_hop.pdf")
+    sizes = page_sizes(tmp_path / "tong_hop.pdf")
     assert 5 <= len(sizes) <= 6, sizes
     assert all(size in (A4_PORTRAIT, A4_LANDSCAPE) for size in sizes), sizes
 
