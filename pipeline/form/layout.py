@@ -103,6 +103,9 @@ class Layout:
     table: TableLayout | None  # the project table's
     width: dict[str, int]  # sheet id → number of used columns
     tables: dict[str, TableLayout] = field(default_factory=dict)  # table id → its layout (every table)
+    # The form's own numbers, as printed in its STT column: section id → "II", field id → "II.3" (a target or
+    # grid row's fields share their row's number). The summary cites sections and questions by them.
+    numbers: dict[str, str] = field(default_factory=dict)
 
     def label_row(self, field_id: str) -> Row:
         for rows in self.rows.values():
@@ -129,7 +132,18 @@ def layout_for(spec: FormSpec) -> Layout:
         rows[sheet.id] = tuple(sheet_rows)
         width[sheet.id] = used
     project = tables.get(spec.table.id) if spec.table is not None else None
-    return Layout(cells, rows, {s.id: s.name for s in spec.sheets}, project, width, tables)
+    return Layout(cells, rows, {s.id: s.name for s in spec.sheets}, project, width, tables, _numbers(rows))
+
+
+def _numbers(rows: dict[str, tuple[Row, ...]]) -> dict[str, str]:
+    numbers: dict[str, str] = {}
+    for sheet_rows in rows.values():
+        for row in sheet_rows:
+            if row.kind == "section":
+                numbers[row.section] = row.stt
+            for field_id in row.fields:
+                numbers[field_id] = f"{numbers[row.section]}.{row.stt}"
+    return numbers
 
 
 def _sheet_rows(spec: FormSpec, sections, sheet_name: str, cells: dict[str, CellRef]) -> tuple[list[Row], int]:

@@ -31,6 +31,7 @@ from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 from pipeline.atomic import write_atomic
+from pipeline.form.layout import layout_for
 from pipeline.form.spec import FormSpec
 from pipeline.i18n import t
 from pipeline.report import consolidate as C
@@ -296,6 +297,8 @@ class _Writer:
         self.agency = summary.agencies.to_dict("index")
         self.members = summary.agencies.groupby("group", sort=False).groups
         self.sections = {sec.id: sec for sheet in spec.sheets for sec in sheet.sections}
+        self.sheet_of = {sec.id: sheet.id for sheet in spec.sheets for sec in sheet.sections}
+        self.numbers = layout_for(spec).numbers
         self.columns = {c.id: c for c in spec.table.columns} if spec.table else {}
         # A report form's own words where the plan's would be wrong: its project sheet, no print set.
         self.words: dict[str, tuple[str, str]] = {} if not C.reports_on_plan(spec) or spec.table is None else {
@@ -332,10 +335,18 @@ class _Writer:
         return f.label(self.lang) if f is not None else field_id
 
     def section_label(self, section_id: str) -> str:
+        """"Hiện trạng – II. HẠ TẦNG CNTT CẤP XÃ": the form's sheet and its number of the section, as the
+        agencies' forms print them (each sheet numbers its sections from I)."""
         section = self.sections.get(section_id)
         if section is None:
             return section_id
-        return f"{section_id}. {section.vi if self.lang == 'vi' else section.en}"
+        title = section.vi if self.lang == "vi" else section.en
+        return f"{self.spec.sheet_name(self.sheet_of[section_id])} – {self.numbers[section_id]}. {title}"
+
+    def question_label(self, field_id: str) -> str:
+        """"Kế hoạch – IV.2. Điều kiện bảo đảm thực hiện": a question cited by the form's number of it."""
+        f = self.spec.fields[field_id]
+        return f"{self.spec.sheet_name(f.sheet)} – {self.numbers.get(field_id, f.section)}. {self.field_label(field_id)}"
 
     def area_label(self, code: str) -> str:
         if code == C.UNCLASSIFIED:
@@ -960,7 +971,7 @@ class _Writer:
                 Col(self.w("h.question"), 30, "wrap"), Col(self.w("h.text"), 100, "wrap")]
         n = self.s.narratives
         names = {code: self.agency_name(code) for code in dict.fromkeys(n["code"].tolist())}
-        items = {f: f"{self.spec.fields[f].section}. {self.field_label(f)}" for f in dict.fromkeys(n["field"].tolist())}
+        items = {f: self.question_label(f) for f in dict.fromkeys(n["field"].tolist())}
         rows = (("body", [i, names[code], items[field], text]) for i, (code, field, text) in
                 enumerate(zip(n["code"].tolist(), n["field"].tolist(), n["text"].tolist(), strict=True), start=1))
         self.table(ws, self.title(ws, "narratives", len(cols)), cols, rows, freeze_cols=2)

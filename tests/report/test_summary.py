@@ -169,6 +169,25 @@ def test_formats_print_setup_and_charts(round_):
     assert "<autoFilter" in key and 'state="frozen"' in key and 'fitToPage="1"' in key
 
 
+def test_sections_are_cited_as_the_printed_form_numbers_them(round_, spec):
+    """The summary's column bands name each section by the form's sheet and the number its STT column
+    prints ("Hiện trạng – II. HẠ TẦNG CNTT CẤP XÃ …"), read here from the blank template's cells; no section id
+    of the spec ("B1.", "H4.") and no "(tự tính)" reaches the leaders' sheets."""
+    from pipeline.form.template import build_workbook
+
+    template = openpyxl.load_workbook(io.BytesIO(build_workbook(spec)))
+    printed = {f"{sheet.name} – {row[0]}. {row[1]}" for sheet in spec.sheets if sheet.table is None
+               for row in template[sheet.name].iter_rows(min_row=6, max_col=2, values_only=True)
+               if row[0] in ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")}
+    wb = workbook(round_[2])
+    bands = {v for row in rows_of(wb["Số liệu chi tiết"])[:6] for v in row if isinstance(v, str) and " – " in v}
+    assert bands and bands <= printed, bands - printed
+    ids = re.compile(r"^(?:[A-H]\d?)\. |\(tự tính\)", re.I)
+    for ws in wb.worksheets:
+        texts = [v for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+        assert not [v for v in texts if ids.search(v)], ws.title
+
+
 def test_every_text_is_nfc_vietnamese(round_):
     _, _, data = round_
     wb = workbook(data)
@@ -304,7 +323,7 @@ def test_any_agency_text_stays_text(spec, text):
         if name.endswith(".rels"):
             assert "hyperlink" not in xml
     wb = workbook(data)
-    narratives = [r[3] for r in rows_of(wb["Thuyết minh"]) if r[2] == "G. Kết quả đạt được"]
+    narratives = [r[3] for r in rows_of(wb["Thuyết minh"]) if r[2] == "Hiện trạng – VII.1. Kết quả đạt được"]
     if not text.strip():  # a blank narrative is not listed
         assert narratives == []
         return
