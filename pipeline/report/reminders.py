@@ -51,6 +51,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "deadline_today": ("Hạn gửi báo cáo là hôm nay, ngày {deadline}.", "The deadline is today, {deadline}."),
     "deadline_past": ("Hạn gửi báo cáo là ngày {deadline} (đã quá hạn {days} ngày).",
                       "The deadline was {deadline} ({days} days ago)."),
+    "deadline_passed": ("Hạn gửi báo cáo là ngày {deadline} (đã qua).", "The deadline was {deadline}."),
     "ask_missing": ("Đề nghị đơn vị khẩn trương hoàn thành báo cáo vào tệp mẫu đã được gửi và gửi về Sở.",
                     "Please complete the return in the copy of the form you were sent and send it to us."),
     "ask_fix": ("Đề nghị đơn vị sửa các lỗi nêu trên và gửi lại báo cáo.",
@@ -176,11 +177,15 @@ def _issue_lines(issues: Sequence[Issue], w: _Words, lang: str) -> list[str]:
     return lines
 
 
+DEADLINE_WORDS = {"status.days_left": "deadline_ahead", "status.due_today": "deadline_today",
+                  "status.days_late": "deadline_past", "status.deadline_passed": "deadline_passed"}
+
+
 def _deadline_line(status: RoundStatus, w: _Words) -> str:
     days = status.days_to_deadline
     if status.deadline is None or days is None:
         return ""
-    key = "deadline_ahead" if days > 0 else "deadline_today" if days == 0 else "deadline_past"
+    key = DEADLINE_WORDS[status.deadline_key]  # the board's and `status`'s rule, long past included
     return w(key, deadline=_date(status.deadline), days=abs(days))
 
 

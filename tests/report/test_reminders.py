@@ -50,6 +50,10 @@ def test_a_missing_agency_is_asked_for_its_return_by_the_deadline(ledger, spec, 
     assert "Đề nghị đơn vị khẩn trương hoàn thành báo cáo" in text and "(còn 3 ngày)" in text
     assert "hôm nay, ngày 30/09/2007" in reminders(ledger, spec, registry, today=dt.date(2007, 9, 30))["H-KYANH"].text
     assert "(đã quá hạn 5 ngày)" in reminders(ledger, spec, registry, today=dt.date(2007, 10, 5))["H-KYANH"].text
+    late = reminders(ledger, spec, registry, today=dt.date(2007, 12, 29))["H-KYANH"].text  # 90 days: still counted
+    assert "(đã quá hạn 90 ngày)" in late
+    long_past = reminders(ledger, spec, registry, today=dt.date(2026, 12, 3))["H-KYANH"].text
+    assert "Hạn gửi báo cáo là ngày 30/09/2007 (đã qua)." in long_past and "quá hạn" not in long_past
 
 
 def test_a_refused_return_lists_its_errors_up_to_a_limit(ledger, spec, registry):
