@@ -19,11 +19,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+_INNER_BRACKETS = re.compile(r"\s*\(([^()]*)\)")
+
+
+def unnested(label: str) -> str:
+    """A label as a message writes it in brackets after the cell: its own brackets become a comma
+    ("Tổng kinh phí (triệu đồng)" → "Tổng kinh phí, triệu đồng"), so that brackets never nest."""
+    return _INNER_BRACKETS.sub(r", \1", label)
 
 
 class Severity(StrEnum):
@@ -371,7 +380,7 @@ class Issue:
             parts.append(("ô " if lang == "vi" else "cell ") + self.cell)
         label = self.context.get(f"label_{lang}")
         if label:
-            parts.append(f"({label})")
+            parts.append(f"({unnested(label)})")
         return ", ".join(parts[:2]) + (" " + parts[2] if len(parts) > 2 else "")
 
     def to_dict(self) -> dict[str, Any]:

@@ -35,6 +35,18 @@ def test_message_names_sheet_cell_and_label():
     assert item.to_dict()["message_en"] == item.message("en")
 
 
+def test_no_label_of_the_form_nests_brackets_in_a_location(spec):
+    """A label with its own brackets ("Tổng kinh phí (triệu đồng)") is written "(Tổng kinh phí, triệu đồng)"
+    after the cell, not "(Tổng kinh phí (triệu đồng))"."""
+    item = issue("RULE_RANGE", sheet="Dự án", cell="K9", context={"label_vi": "Tổng kinh phí (triệu đồng)"})
+    assert item.where("vi") == "Trang 'Dự án', ô K9 (Tổng kinh phí, triệu đồng)"
+    labels = [f.vi for f in spec.fields.values()] + [c.vi for t in spec.tables for c in t.columns]
+    assert any("(" in label for label in labels)
+    for label in labels:
+        where = issue("RULE_RANGE", sheet="S", cell="A1", context={"label_vi": label}).where("vi")
+        assert not re.search(r"\([^()]*\(", where), where
+
+
 @pytest.mark.parametrize(("value", "vi", "en"), [
     (1388.8, "1.388,8", "1,388.8"), (74200, "74.200", "74,200"), (74200.0, "74.200", "74,200"),
     (999, "999", "999"), (12.5, "12,5", "12.5"), (47.6190476, "47,619", "47.619"), (-1234.5, "-1.234,5", "-1,234.5"),

@@ -116,11 +116,11 @@ def test_a_formula_in_a_count_is_an_error_that_says_what_it_is(run):
     code = run["codes"]["formula_count"]
     found = _issue(run, code, "VALUE_FORMULA_INPUT", "so_may_chu")
     assert found.message("vi") == (
-        "Trang 'Hiện trạng', ô D11 (Số máy chủ (không tính ở trên)): ô nhập liệu chứa công thức =SUM(2,1) nhưng "
+        "Trang 'Hiện trạng', ô D11 (Số máy chủ, không tính ở trên): ô nhập liệu chứa công thức =SUM(2,1) nhưng "
         "không có giá trị đã tính (tệp được lưu bằng phần mềm không tính công thức), nên không có số liệu để đọc. "
         "Đề nghị đơn vị ghi trực tiếp giá trị vào ô, không dùng công thức.")
     assert found.message("en").startswith(
-        "Sheet 'Hiện trạng', cell D11 (Servers (not counted above)): the input cell holds the formula =SUM(2,1) but "
+        "Sheet 'Hiện trạng', cell D11 (Servers, not counted above): the input cell holds the formula =SUM(2,1) but "
         "no calculated value")
     assert run["results"][code].status == "rejected"
 

@@ -28,7 +28,7 @@ from pipeline.form.template import build_workbook, evaluate_computed
 from pipeline.intake import read as read_module
 from pipeline.intake.read import LEGACY_FORMATS, read
 from pipeline.intake.submission import Submission
-from pipeline.issues import CATALOGUE, Issue, Severity
+from pipeline.issues import CATALOGUE, Issue, Severity, unnested
 from pipeline.normalize import unicode_to_tcvn3
 
 RETURNED = Path(__file__).parents[1] / "data" / "returned"
@@ -665,7 +665,7 @@ def test_unreadable_values_are_errors_at_their_cell(spec, registry, stc, field_i
         sub.file, spec.sheet_name(f.sheet), cell_of(spec, field_id), field_id)
     assert found.context["label_vi"] == f.vi and found.context["label_en"] == f.en
     assert sub.values[field_id] is None and field_id in sub.bad_fields and sub.readable
-    assert found.message("vi").startswith(f"Trang '{spec.sheet_name(f.sheet)}', ô {cell_of(spec, field_id)} ({f.vi}): ")
+    assert found.message("vi").startswith(f"Trang '{spec.sheet_name(f.sheet)}', ô {cell_of(spec, field_id)} ({unnested(f.vi)}): ")
 
 
 def test_ambiguous_number_gives_both_readings(spec, registry, stc):

@@ -22,7 +22,7 @@ from test_schemas import BASE_PROJECTS, BASE_VALUES, make_submission
 from pipeline.form.layout import layout_for
 from pipeline.form.spec import DEFAULT_SPEC, FormSpec, build_spec
 from pipeline.intake.submission import Submission
-from pipeline.issues import CATALOGUE, Issue, Severity, issue
+from pipeline.issues import CATALOGUE, Issue, Severity, issue, unnested
 from pipeline.validation import schemas
 from pipeline.validation.validate import (
     ACCEPTED,
@@ -453,7 +453,7 @@ def test_failures_land_on_the_right_file_and_cell(spec):
     assert (staff.file, staff.sheet, staff.cell, staff.row) == ("B.xlsx", "Hiện trạng", "D40", None)
     money = the_one(verdicts[1], "RULE_MONEY_DONG", "tong_kinh_phi")
     assert (money.file, money.sheet, money.cell, money.row) == ("B.xlsx", "Dự án", "P23", 23)
-    assert money.message("en").startswith("Sheet 'Dự án', cell P23 (Total cost (million VND)): 450,000,000 ")
+    assert money.message("en").startswith("Sheet 'Dự án', cell P23 (Total cost, million VND): 450,000,000 ")
 
 
 def test_project_cells_follow_the_returns_own_column_letters(spec):
@@ -522,7 +522,7 @@ def test_messages_in_both_languages_name_the_field(spec):
     assert verdict.issues
     for found in verdict.issues:
         f = spec.fields[found.field]
-        assert f"({f.vi})" in found.message("vi") and f"({f.en})" in found.message("en")
+        assert f"({unnested(f.vi)})" in found.message("vi") and f"({unnested(f.en)})" in found.message("en")
         assert found.message("vi") != found.message("en")
 
 
