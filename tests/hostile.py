@@ -121,6 +121,22 @@ def real_ods(extra_members: Iterable[tuple[str, bytes]] = ()) -> bytes:
     return make_zip(members, stored={"mimetype"})
 
 
+def ods_repeated_cells(rows: int, columns: int, *, empty: bool = False) -> bytes:
+    """An .ods of 1 KB whose one cell is repeated over `rows` × `columns` (run-length encoded, as ODF writes a
+    filled range): calamine expands it, below its own ceiling of 100 million cells (6,000 × 16,000: 12 GB).
+    ``empty`` makes the cell self-closed and blank, as LibreOffice ends every sheet (never expanded)."""
+    cell = ('<table:table-cell table:number-columns-repeated="{c}"/>' if empty else
+            '<table:table-cell table:number-columns-repeated="{c}" office:value-type="string"><text:p>x</text:p>'
+            "</table:table-cell>").format(c=columns)
+    content = (f'<?xml version="1.0" encoding="UTF-8"?>\n<office:document-content {_ODS_NS}><office:body>'
+               '<office:spreadsheet><table:table table:name="Hiện trạng"><table:table-row>'
+               '<table:table-cell office:value-type="string"><text:p>Số máy tính</text:p></table:table-cell>'
+               f'</table:table-row><table:table-row table:number-rows-repeated="{rows}">{cell}</table:table-row>'
+               "</table:table></office:spreadsheet></office:body></office:document-content>").encode()
+    return make_zip([("mimetype", _ODS_MIMETYPE), ("META-INF/manifest.xml", _ods_manifest()), ("content.xml", content)],
+                    stored={"mimetype"})
+
+
 def ods_with_macros() -> bytes:
     """LibreOffice Basic module inside the package."""
     module = b'<?xml version="1.0"?>\n<script:module xmlns:script="http://openoffice.org/2000/script"/>'

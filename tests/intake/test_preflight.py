@@ -409,6 +409,22 @@ def test_sheets_libreoffice_declares_down_to_the_last_row_are_read(name: str) ->
     assert result.ok and result.issues == () and result.unpacked is not None
 
 
+@pytest.mark.parametrize(("rows", "columns", "empty", "ok"), [
+    (6000, 16000, False, False),  # 96 million cells of one repeated value: 12 GB in calamine before the guard
+    (1048575, 16384, False, False),  # past calamine's own ceiling too
+    (3, 2_000_000, False, False),  # one very wide row
+    (1048575, 1024, True, True),  # LibreOffice's blank tail of every sheet
+    (200, 20, False, True),  # a filled range of a real return
+])
+def test_ods_repeated_cells_bomb_is_refused_before_parsing(rows: int, columns: int, empty: bool, ok: bool) -> None:
+    """Defect: an .ods of 1 KB asking for a value repeated over 6,000 × 16,000 cells took 81 s and 12 GB to
+    read. The cells with content are counted with their repeats, and the area they span, before calamine."""
+    result = check_file(h.ods_repeated_cells(rows, columns, empty=empty), "bao_cao.ods")
+    assert result.ok is ok
+    if not ok:
+        assert codes(result) == ["FILE_DIMENSION_BOMB"] and only_error(result)["sheet"] == "Hiện trạng"
+
+
 def test_dimension_limits_are_configurable() -> None:
     result = check_file(h.real_xlsx(), "bao_cao.xlsx", limits=Limits(max_dimension_cells=100))
     assert codes(result) == ["FILE_DIMENSION_BOMB"]
