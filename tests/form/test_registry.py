@@ -1,5 +1,6 @@
-"""The agency registry: Hà Tĩnh's 29 departments and boards and 12 district-level units, matched by code,
-name and aliases whatever the accents, case or legacy font."""
+"""The agency registry: Hà Tĩnh's 29 departments and boards and 12 district-level units of 2007, the 2008
+reorganisation (23 departments and boards from 01/9/2008), matched by code, name and aliases whatever the
+accents, case or legacy font."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from pipeline.normalize import unicode_to_tcvn3
 
 
 def test_hatinh_registry_has_both_groups(registry):
-    groups = [a.group for a in registry.agencies]
+    groups = [a.group for a in registry.on(dt.date(2007, 9, 30)).agencies]
     assert groups.count("so") == 29
     assert groups.count("huyen") == 12
     assert registry.get("sbcvt").name_vi == "Sở Bưu chính, Viễn thông"
+    later = [a.group for a in registry.on(dt.date(2009, 1, 31)).agencies]
+    assert (later.count("so"), later.count("huyen")) == (23, 12)
+    assert len(registry.agencies) == 44  # every agency of the file, whatever its dates
 
 
 def test_district_reporting_bodies_are_their_peoples_committees(registry):
@@ -125,7 +129,11 @@ def test_office_contacts_every_hatinh_agency(registry):
     for agency in registry.agencies:
         assert re.fullmatch(r"039\.\d{6}", agency.phone), agency
         assert re.fullmatch(r"[a-z0-9.]+@hatinh\.gov\.vn", agency.email), agency
-    assert len({a.phone for a in registry.agencies}) == len(registry.agencies)
+    assert len({a.email for a in registry.agencies}) == len(registry.agencies)
+    for day in (dt.date(2007, 9, 30), dt.date(2009, 1, 31)):  # a new department keeps its predecessor's office
+        agencies = registry.on(day).agencies
+        assert len({a.phone for a in agencies}) == len(agencies)
+    assert registry.get("STTTT").phone == registry.get("SBCVT").phone
 
 
 def test_contact_columns_are_optional():
@@ -152,7 +160,43 @@ def test_the_hatinh_registry_records_sizes_and_foundings(registry):
     locha = registry.get("H-LOCHA")  # carved out of Can Lộc and Thạch Hà by NĐ 20/2007
     assert locha.valid_from == dt.date(2007, 2, 7)
     assert not locha.exists_on(dt.date(2006, 12, 31)) and locha.exists_on(dt.date(2007, 10, 15))
-    assert all(a.valid_to is None and not a.successor for a in registry.agencies)  # 2008 is recorded later
+
+
+def test_the_2008_reorganisation_is_in_the_registry(registry):
+    """NĐ 13/2008/NĐ-CP and QĐ 28/2008/QĐ-UBND (01/9/2008): who ended, who took over, what went elsewhere."""
+    day = dt.date(2009, 1, 31)  # the 2008 report round's deadline
+    assert {a.code for a in registry.agencies if a.valid_to} == {
+        "SCN", "STMDL", "STS", "SVHTT", "STDTT", "SBCVT", "UBDSGDTE", "BTG", "BTDKT"}
+    assert all(a.valid_to == dt.date(2008, 8, 31) and a.basis for a in registry.agencies if a.valid_to)
+    bodies = {code: (registry.reporting_body(code, day) or registry.get(code)).code
+              for code in ("SBCVT", "SCN", "STMDL", "STS", "SVHTT", "STDTT", "BTG", "BTDKT")}
+    assert bodies == {"SBCVT": "STTTT", "SCN": "SCT", "STMDL": "SCT", "STS": "SNNPTNT", "SVHTT": "SVHTTDL",
+                      "STDTT": "SVHTTDL", "BTG": "SNV", "BTDKT": "SNV"}
+    assert registry.reporting_body("UBDSGDTE", day) is None  # dissolved: its work went to three others
+    assert [c for c, _ in registry.get("UBDSGDTE").transfers] == ["SVHTTDL", "SYT", "SLDTBXH"]
+    assert registry.get("SVHTT").transfers == (("STTTT", "thông tin, báo chí, xuất bản"),)
+    assert "QĐ 28/2008/QĐ-UBND ngày 01/9/2008" in registry.get("SVHTTDL").basis
+    assert [a.code for a in registry.predecessors("SCT", day)] == ["SCN", "STMDL"]
+    assert [a.code for a in registry.predecessors("STTTT", day)] == ["SBCVT"]  # SVHTT's part is a transfer
+    assert registry.resolve("Sở Công Thương") == "SCT" and registry.resolve("Sở TT&TT") == "STTTT"
+    for new in ("SCT", "SVHTTDL", "STTTT"):
+        agency = registry.get(new)
+        assert agency.valid_from == dt.date(2008, 9, 1) and agency.size_class in STAFF_BANDS
+
+
+def test_a_round_expects_the_agencies_existing_at_its_deadline(registry, spec):
+    from pipeline.form.spec import bundled, load_spec
+
+    plans, reports = registry.of_round(spec), registry.of_round(load_spec(bundled("report_2008_spec.yaml")))
+    assert (plans.day, len(plans.agencies), reports.day, len(reports.agencies)) == (
+        dt.date(2007, 9, 30), 41, dt.date(2009, 1, 31), 35)
+    assert [a.code for a in plans.agencies] == [a.code for a in registry.agencies if not a.valid_from
+                                                or a.valid_from.year < 2008]
+    assert reports.get("SBCVT") is None and reports.get("STTTT") is not None  # a round's lookups: its agencies
+    assert reports.whole is registry and reports.of_round(spec).agencies == plans.agencies
+    assert [g[2] for g in reports.groups] == ["Departments and boards", "District-level People's Committees"]
+    no_deadline = parse_registry(HEADER + ",valid_from,valid_to,successor\nSTC,Sở Tài chính,,so,,,,,,2008-03-31,,\n")
+    assert len(no_deadline.of_round(object()).agencies) == 1  # a spec without a deadline: every agency
 
 
 def test_a_reorganisation_is_recorded_with_dates_and_a_successor():
@@ -179,7 +223,37 @@ def test_a_reorganisation_is_recorded_with_dates_and_a_successor():
     ("STC,Sở Tài chính,,so,,,,,,2008-03-31,SNV,\nSNV,Sở Nội vụ,,so,,,,,,2009-01-01,STC,",
      r"line 2: the successors of STC lead back to STC"),
     ("STC,Sở Tài chính,,so,,,,,,,,XL", r"line 2: size_class 'XL' must be one of S, M, L"),
+    # a successor founded after its predecessor ended: a day without a reporting body
+    ("SBCVT,Sở BCVT,,so,,,,,,2008-08-31,STTTT,\nSTTTT,Sở TT&TT,,so,,,,,2008-10-01,,,",
+     r"line 2: successor STTTT of SBCVT does not exist on 01/09/2008, the day after SBCVT ends"),
+    ("SBCVT,Sở BCVT,,so,,,,,,2008-08-31,STTTT,\nSTTTT,Sở TT&TT,,so,,,,,,2008-06-30,,",
+     r"line 2: successor STTTT of SBCVT does not exist on 01/09/2008"),  # ...or ended before it
 ])
 def test_lifetime_and_size_mistakes_are_reported_with_line(rows, message):
     with pytest.raises(RegistryError, match=message):
         parse_registry(HEADER + ",valid_from,valid_to,successor,size_class\n" + rows + "\n")
+
+
+def test_a_successor_starting_the_day_after_is_accepted():
+    registry = parse_registry(HEADER + ",valid_from,valid_to,successor\nSBCVT,Sở BCVT,,so,,,,,,2008-08-31,STTTT\n"
+                              "STTTT,Sở TT&TT,,so,,,,,2008-09-01,,\n")
+    assert registry.reporting_body("SBCVT", dt.date(2008, 9, 1)).code == "STTTT"
+    assert registry.reporting_body("SBCVT", dt.date(2008, 8, 31)).code == "SBCVT"
+
+
+@pytest.mark.parametrize(("transfers", "message"), [
+    ("STTTT", r"line 2: transfers 'STTTT' must be written CODE: what"),
+    ("SVHTT: báo chí", r"line 2: SVHTT cannot transfer work to itself"),
+    ("SXX: báo chí", r"line 2: transfer to SXX of SVHTT is not a code of the registry"),
+    ("STTTT: báo chí", r"line 2: transfer to STTTT of SVHTT does not exist on 01/09/2008"),
+])
+def test_transfer_mistakes_are_reported_with_line(transfers, message):
+    rows = (f"SVHTT,Sở VH-TT,,so,,,,,,2008-08-31,SVHTTDL,\"{transfers}\"\nSVHTTDL,Sở VHTTDL,,so,,,,,2008-09-01,,,\n"
+            "STTTT,Sở TT&TT,,so,,,,,2008-10-01,,,\n")
+    with pytest.raises(RegistryError, match=message):
+        parse_registry(HEADER + ",valid_from,valid_to,successor,transfers\n" + rows)
+
+
+def test_transfers_need_an_end():
+    with pytest.raises(RegistryError, match=r"line 2: transfers need the valid_to date on which SVHTT ends"):
+        parse_registry(HEADER + ",transfers\nSVHTT,Sở VH-TT,,so,,,,,STC: báo chí\nSTC,Sở TC,,so,,,,,\n")
