@@ -192,8 +192,9 @@ def sample(out_dir: str, count: int | None, seed: int, error_rate: float, plan_s
     from pipeline.form.sample_results import write_results
 
     s = Settings(lang, spec_path, registry_path)
-    if count is not None and count > len(s.registry.agencies):
-        raise click.BadParameter(f"the registry has {len(s.registry.agencies)} agencies", param_hint="--count")
+    expected = len(s.registry.of_round(s.spec).agencies)
+    if count is not None and count > expected:
+        raise click.BadParameter(f"round {s.spec.round} expects {expected} agencies", param_hint="--count")
     if s.spec.form.get("plan_round"):
         written = write_results(s.spec, s.registry, Path(out_dir), count=count, seed=seed, plan_seed=plan_seed,
                                 error_rate=error_rate)

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pipeline.form.registry import Agency, Registry
+from pipeline.form.bundled import bundled
+from pipeline.form.registry import Agency, Registry, parse_registry
 from pipeline.form.spec import FormSpec
 from pipeline.intake.submission import ProjectRow, Submission
 from pipeline.issues import Issue
@@ -183,7 +184,7 @@ def full_ledger(path: Path, spec: FormSpec, registry: Registry, *, skip: Iterabl
     """A ledger where every registry agency (except `skip`) has one accepted return; returns the data too."""
     ledger = Ledger(path)
     data = {}
-    for i, agency in enumerate(registry.agencies):
+    for i, agency in enumerate(registry.of_round(spec).agencies):
         if agency.code in skip:
             continue
         values, projects = make_return(spec, agency, seed * 1000 + i)
@@ -200,3 +201,28 @@ def big_registry(n: int) -> Registry:
                "Departments" if i % 3 else "Districts", "SO_BAN_NGANH" if i % 3 else "UBND_HUYEN", ())
         for i in range(n))
     return Registry(agencies)
+
+
+def registry_csv(codes: Iterable[str]) -> str:
+    """The bundled registry file's header and the rows of `codes` (a province cut down for a test)."""
+    wanted = set(codes)
+    header, *rows = bundled("agencies.csv").read_text(encoding="utf-8").splitlines()
+    return "\n".join([header, *(r for r in rows if r.split(",", 1)[0] in wanted)]) + "\n"
+
+
+def registry_of(codes: Iterable[str]) -> Registry:
+    return parse_registry(registry_csv(codes))
+
+
+def sheet_blocks(book: Any, sheet: str, first_header: str) -> dict[str, dict[str, tuple]]:
+    """A summary sheet listed by level under a header row whose first cell is `first_header`: the level's label
+    (agency name, 'Cộng: …', 'TOÀN TỈNH', in the 2nd column) → item (3rd column) → the row's cells."""
+    rows = list(book[sheet].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == first_header) + 1
+    out: dict[str, dict[str, tuple]] = {}
+    level = ""
+    for r in rows[start:]:
+        if r[1]:
+            level = r[1]
+        out.setdefault(level, {})[r[2]] = r
+    return out

@@ -102,7 +102,7 @@ def test_totals_are_the_sums_of_the_counted_returns(spec, registry, mix):
         paths = paths_in(Path(tmp))
         samples = {}
         for i, (index, seed, mistakes) in enumerate(mix):
-            agency = registry.agencies[index]
+            agency = registry.of_round(spec).agencies[index]
             _, sample = write_return(paths.inbox, spec, agency, seed=seed, mistakes=mistakes,
                                      received=RECEIVED + dt.timedelta(minutes=i))
             samples[agency.code] = sample
@@ -129,7 +129,7 @@ def test_totals_are_the_sums_of_the_counted_returns(spec, registry, mix):
                 assert str(header[column]).startswith(f.vi), (header[column], f.vi)
                 expected = (sum(1 for v in present if v[measure] is True) if f.type == "bool"
                             else sum(v[measure] for v in present))
-                assert coverage[column] == f"{len(present)}/{len(registry.agencies)}", measure
+                assert coverage[column] == f"{len(present)}/{len(registry.of_round(spec).agencies)}", measure
             elif measure == "tl_may_tren_cbcc":
                 both = [v for v in values if v.get("tong_so_may_tinh") is not None and v.get("tong_so_cbccvc")]
                 staff = sum(v["tong_so_cbccvc"] for v in both)
@@ -172,7 +172,7 @@ def test_processing_order_does_not_change_the_summary(spec, registry, batch, ord
         root = Path(tmp)
         source, samples = root / "files", {}
         for k, (index, seed, mistakes, hour) in enumerate(batch):
-            agency = registry.agencies[index]
+            agency = registry.of_round(spec).agencies[index]
             path, sample = write_return(source, spec, agency, seed=seed, mistakes=mistakes,
                                         name=f"{agency.code} lan {k}.xlsx", received=RECEIVED + dt.timedelta(hours=hour))
             samples[path.name] = sample

@@ -121,10 +121,10 @@ def write_returns(spec: FormSpec, registry: Registry, out_dir: str | Path,
     """The returns `make` makes (agency, its random stream, its number of mistakes), one per agency of the first
     ``count``, written atomically as received files, with a manifest (its header extended by ``manifest``).
     ``stream`` sets one form's random streams apart from another's for the same seed and agency."""
-    agencies = list(registry.agencies)
+    agencies = list(registry.of_round(spec).agencies)
     count = len(agencies) if count is None else count
     if not 0 <= count <= len(agencies):
-        raise ValueError(f"count must be between 0 and {len(agencies)} (the registry's agencies), not {count}")
+        raise ValueError(f"count must be between 0 and {len(agencies)} (the round's agencies), not {count}")
     if not 0.0 <= error_rate <= 1.0:
         raise ValueError(f"error_rate must be between 0 and 1, not {error_rate}")
     out = Path(out_dir)

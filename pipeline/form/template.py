@@ -192,7 +192,7 @@ def write_templates(spec: FormSpec, registry: Registry, out_dir: str | Path) -> 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [write_atomic(out / template_file_name(spec, None), build_workbook(spec))]
-    for agency in registry.agencies:
+    for agency in registry.of_round(spec).agencies:
         paths.append(write_atomic(out / template_file_name(spec, agency.code), build_workbook(spec, agency=agency)))
     return paths
 

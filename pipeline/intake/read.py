@@ -51,7 +51,7 @@ from pipeline.form.layout import (
     parse_a1,
 )
 from pipeline.form.meta import Meta, parse_meta
-from pipeline.form.registry import Registry
+from pipeline.form.registry import Registry, round_day
 from pipeline.form.spec import TEXT_TYPES, Field, FormSpec
 from pipeline.intake import markup, ole, preflight, spreadsheetml, xls_formats
 from pipeline.intake.submission import ProjectRow, Submission, TableRows
@@ -859,6 +859,28 @@ class _Reader:
             if name_code is not None and name_code != code:
                 self.add("FORM_AGENCY_NAME", **name_at, found=name_text, name_code=name_code, code=code)
             sub.agency_code = code if registry.get(code) else name_code
+        self.check_in_round(code_at)
+
+    def check_in_round(self, code_at: dict[str, Any]) -> None:
+        """An agency of the registry that the round does not expect (Registry.of_round: it had ended by the
+        round's deadline, or began after it) is refused, naming the agency that reports in its place."""
+        sub, registry = self.sub, self.registry.whole
+        agency = registry.get(sub.agency_code)
+        day = round_day(self.spec)
+        if agency is None or day is None or agency.exists_on(day):
+            return
+        shown = {"agency": agency.name_vi, "code": agency.code, "round": self.spec.round,
+                 "deadline": f"{day:%d/%m/%Y}"}
+        if agency.valid_from is not None and day < agency.valid_from:
+            self.add("FORM_AGENCY_NOT_YET", **code_at, **shown, founded=f"{agency.valid_from:%d/%m/%Y}")
+            return
+        ended = f"{agency.ended:%d/%m/%Y}" if agency.ended else ""
+        successor = registry.reporting_body(agency.code, day)
+        if successor is None:
+            self.add("FORM_AGENCY_ENDED", **code_at, **shown, ended=ended)
+        else:
+            self.add("FORM_AGENCY_SUCCEEDED", **code_at, **shown, ended=ended, successor=successor.name_vi,
+                     successor_code=successor.code)
 
     @property
     def meta_code(self) -> str | None:

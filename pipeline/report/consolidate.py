@@ -155,7 +155,8 @@ class TargetBlock:
 class Summary:
     """Everything the summary workbook and the CSV exports show; DataFrames indexed as documented.
 
-    agencies      index: agency code, registry order (every registry agency). Columns: name_vi, name_en,
+    agencies      index: agency code, registry order (every agency the round expects:
+                  Registry.of_round). Columns: name_vi, name_en,
                   group, status (accepted | accepted_with_warnings | rejected | missing), submission_id,
                   file, sha256, received_at, recorded_at, form_version, errors, warnings, infos (of the
                   counted return), returns (files received), unsuccessful (rejected/quarantined files),
@@ -193,7 +194,8 @@ class Summary:
                   agencies (domain rule 18).
     moved_cells   code, field, sheet, cell, template_cell: values read from another cell than the
                   template's (the agency inserted rows) — lineage down to the cell.
-    unattributed  files in the round whose agency is unknown or not in the registry.
+    unattributed  files in the round whose agency is unknown, not in the registry, or not one the round
+                  expects (an agency that had ended by the round's deadline: refused, naming its successor).
     """
 
     generated_at: dt.datetime
@@ -262,6 +264,7 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict
     Ledger.table_rows) need only the counted returns', `issues` only the current returns'
     (report.status.current_ids)."""
     check_spec(spec)
+    registry = registry.of_round(spec)  # the agencies this round expects: n/m counts them, and only them
     codes = [a.code for a in registry.agencies]
     history = _history(spec, submissions)
     counted = history[history["counted"] & history["agency"].isin(codes)]

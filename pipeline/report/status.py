@@ -208,7 +208,9 @@ class RoundStatus:
 
 
 def round_status(ledger: Ledger, spec: FormSpec, registry: Registry, *, today: dt.date | None = None) -> RoundStatus:
-    """The round of `spec` as the ledger holds it: every registry agency with its state and returns."""
+    """The round of `spec` as the ledger holds it: every agency the round expects (Registry.of_round) with its
+    state and returns; the returns of any other agency are `unattributed`."""
+    registry = registry.of_round(spec)
     rows = sorted(ledger.iter_submissions(spec.round, _COLUMNS), key=lambda r: (r["received_at"], r["sha256"]))
     current = current_ids(ReturnKey(r["id"], r["agency_code"], r["status"], bool(r["counted"]), r["received_at"],
                                     r["sha256"]) for r in rows)

@@ -102,7 +102,8 @@ def test_a_change_to_the_base_changes_the_reports_hash(tmp_path, report):
 
 def test_a_report_reads_back_with_its_values_and_validates_clean(report, spec):
     registry = load_registry()
-    for agency in registry.agencies[::7]:
+    in_both = [a for a in registry.of_round(report).agencies if registry.of_round(spec).get(a.code)]
+    for agency in in_both[::7]:
         plan = plan_sample(spec, agency, 2007)
         sample = make_result(report, plan, random.Random(agency.code))
         assert audit(report, sample.values, sample.projects, sample.cell_text, sample.tables) == []

@@ -23,7 +23,7 @@ from pipeline.intake.submission import ProjectRow, Submission, TableRows
 from pipeline.validation.validate import ACCEPTED, validate_batch
 
 SPEC = load_spec()
-REGISTRY = load_registry()
+REGISTRY = load_registry().of_round(SPEC)  # the 41 agencies of the 2007 round
 SEEDS = range(1, 21)
 # Staff of the reporting scope by size class (registry: S 20–45, M 45–90, L 90–200), else by type (brief §2.3).
 CLASS_STAFF = {"S": (20, 45), "M": (45, 90), "L": (90, 200)}

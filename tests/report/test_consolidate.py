@@ -75,7 +75,8 @@ def world(tmp_path_factory, spec, registry):
 
 
 def members(registry, group=None):
-    return [a.code for a in registry.agencies if group is None or a.group == group]
+    """The agencies of the 2007 round (in registry order), or of one of its groups."""
+    return [a.code for a in registry.of_round(load_spec()).agencies if group is None or a.group == group]
 
 
 def plain_total(data, codes, field_id):
@@ -342,7 +343,7 @@ def test_with_the_sample_generator(tmp_path, spec, registry):
     sample = pytest.importorskip("pipeline.form.sample")
     ledger = Ledger(tmp_path / "l.sqlite")
     returns = {}
-    for i, agency in enumerate(registry.agencies):
+    for i, agency in enumerate(registry.of_round(spec).agencies):
         made = sample.make_sample(spec, agency, random.Random(f"2007/{agency.code}"))
         values = fill_computed(spec, dict(made.values), made.projects)
         record(ledger, spec, agency.code, values, list(made.projects), received_at=f"2007-09-{1 + i % 28:02d}T08:00:00")
@@ -354,7 +355,7 @@ def test_with_the_sample_generator(tmp_path, spec, registry):
         assert s.coverage.at[C.PROVINCE, field_id] == len(numbers)
     assert (s.agencies["status"] == "accepted").all()
     assert len(s.projects) == sum(len(sample.make_sample(spec, a, random.Random(f"2007/{a.code}")).projects)
-                                  for a in registry.agencies)
+                                  for a in registry.of_round(spec).agencies)
 
 
 def test_moved_cells_are_listed_for_every_return_that_moved_them(tmp_path, spec, registry):
@@ -365,7 +366,7 @@ def test_moved_cells_are_listed_for_every_return_that_moved_them(tmp_path, spec,
     template = {field_id: (ref.sheet, ref.a1) for field_id, ref in layout_for(spec).cells.items()}
     moved = dict(template, tong_so_may_tinh=(template["tong_so_may_tinh"][0], "H40"))
     ledger = Ledger(tmp_path / "l.sqlite")
-    codes = [a.code for a in registry.agencies[:4]]
+    codes = [a.code for a in registry.of_round(spec).agencies[:4]]
     for i, (code, cells) in enumerate(zip(codes, [moved, template, moved, moved], strict=True)):
         record(ledger, spec, code, *make_return(spec, registry.by_code[code], i), cells=cells)
     s = summary_from(ledger, spec, registry)

@@ -91,12 +91,12 @@ def test_the_date_the_figures_stand_at_replaces_the_consolidation_time(round_):
     assert "Tổng hợp lúc" not in wb["Tổng quan"]["A2"].value
 
 
-def test_bieu_05_names_every_agency_with_its_receipt_deadline_and_validity(round_, registry):
+def test_bieu_05_names_every_agency_with_its_receipt_deadline_and_validity(spec, round_, registry):
     _, data = round_
     ws = openpyxl.load_workbook(io.BytesIO(data))["Biểu 05 Tình hình nộp"]
-    rows = {r[1]: r for r in ws.iter_rows(values_only=True) if r[1] in {a.name_vi for a in registry.agencies}}
-    assert len(rows) == len(registry.agencies) == 41
-    name = {a.code: a.name_vi for a in registry.agencies}
+    rows = {r[1]: r for r in ws.iter_rows(values_only=True) if r[1] in {a.name_vi for a in registry.of_round(spec).agencies}}
+    assert len(rows) == len(registry.of_round(spec).agencies) == 41
+    name = {a.code: a.name_vi for a in registry.of_round(spec).agencies}
     assert rows[name["H-KYANH"]][2:5] == (None, None, "Chưa nộp")
     assert rows[name["SYT"]][2:5] == (dt.datetime(2007, 9, 25), "Đúng hạn", "Chưa hợp lệ")
     assert rows[name["SYT"]][5] == "Đề nghị hoàn thiện và gửi lại"

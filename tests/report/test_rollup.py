@@ -49,8 +49,8 @@ def blank_measure(spec):
 
 def province_returns(spec, registry, i, skip=(), blank=None):
     """The province's few agencies and each one's return (values, projects)."""
-    start = (i * AGENCIES) % (len(registry.agencies) - AGENCIES)
-    small = dataclasses.replace(registry, agencies=registry.agencies[start:start + AGENCIES])
+    start = (i * AGENCIES) % (len(registry.of_round(spec).agencies) - AGENCIES)
+    small = dataclasses.replace(registry, agencies=registry.of_round(spec).agencies[start:start + AGENCIES])
     returns = {}
     for k, agency in enumerate(small.agencies):
         if agency.code not in skip:
@@ -98,7 +98,7 @@ def nation(tmp_path_factory, spec, registry):
     blank = blank_measure(spec)
     summaries = {}
     for i in range(1, PROVINCES + 1):
-        first = registry.agencies[(i * AGENCIES) % (len(registry.agencies) - AGENCIES)].code
+        first = registry.of_round(spec).agencies[(i * AGENCIES) % (len(registry.of_round(spec).agencies) - AGENCIES)].code
         options = {"blank": blank if i == BLANK_PROVINCE else None, "skip": (first,) if i == SHORT_PROVINCE else ()}
         if i % REAL_EVERY == 0:
             summaries[i] = make_province(root, spec, registry, i, **options)
@@ -249,7 +249,7 @@ def test_three_provinces_end_to_end(spec, registry, tmp_path):
     folders = []
     for i in range(3):
         spec_i = province_spec(spec, 80 + i)
-        small = dataclasses.replace(registry, agencies=registry.agencies[i * 4:i * 4 + AGENCIES])
+        small = dataclasses.replace(registry, agencies=registry.of_round(spec).agencies[i * 4:i * 4 + AGENCIES])
         write_samples(spec_i, small, tmp_path / f"inbox{i}", seed=2007 + i)
         paths = Paths(tmp_path / f"inbox{i}", tmp_path / f"out{i}", tmp_path / f"out{i}" / "ledger.sqlite")
         consolidate(paths, spec_i, small)

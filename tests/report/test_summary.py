@@ -120,11 +120,11 @@ def test_overview_counts_and_key_figures(round_):
     assert ratio[4] == f"{s.coverage.at[C.PROVINCE, 'tl_may_tren_cbcc']}/41 đơn vị báo cáo"
 
 
-def test_status_sheet_lists_every_agency_and_the_changes(round_, registry):
+def test_status_sheet_lists_every_agency_and_the_changes(spec, round_, registry):
     _, _, data = round_
     ws = workbook(data)["Tình hình nộp"]
     codes = [r[1] for r in rows_of(ws) if isinstance(r[0], int)]
-    assert codes == [a.code for a in registry.agencies]
+    assert codes == [a.code for a in registry.of_round(spec).agencies]
     stc = next(r for r in rows_of(ws) if r[1] == "STC")
     assert stc[3] == "Hợp lệ" and stc[10] == 1
     assert re.search(r"Tổng số máy tính \(để bàn và xách tay\): \d+ → \d+", stc[11])

@@ -110,13 +110,13 @@ def drop(page, target: str, path: Path) -> None:
     page.dispatch_event(target, "drop", {"dataTransfer": transfer})
 
 
-def test_the_desk_in_a_browser(server, page, tmp_path, registry):
+def test_the_desk_in_a_browser(spec, server, page, tmp_path, registry):
     url, paths, aside = server
     clean_code, clean = aside["clean"]
     bad_code, bad = aside["bad"]
 
     page.goto(url + "/")
-    assert page.locator("tr[data-agency]").count() == len(registry.agencies)
+    assert page.locator("tr[data-agency]").count() == len(registry.of_round(spec).agencies)
     assert state_of(page, clean_code) == "missing" and state_of(page, bad_code) == "missing"
     received = page.locator("tr[data-agency] td:nth-child(4)").all_inner_texts()  # "Nhận lúc"
     assert sum(bool(re.fullmatch(r"\d\d/\d\d/2007 \d\d:\d\d", t)) for t in received) >= 30  # files' times

@@ -62,16 +62,16 @@ def bad_agency(returns) -> str:
 
 # --- the board -------------------------------------------------------------------------------------------------
 
-def test_board_lists_every_agency_with_its_state_and_counts(client, registry):
+def test_board_lists_every_agency_with_its_state_and_counts(spec, client, registry):
     page = client.get("/").text
     rows = re.findall(r'<tr class="state-(\w+)" data-agency="([^"]+)"', page)
-    assert [code for _, code in rows] == [a.code for a in registry.agencies]
+    assert [code for _, code in rows] == [a.code for a in registry.of_round(spec).agencies]
     assert {code: state for state, code in rows if state != "missing"} == {
-        a.code: "valid" for a in registry.agencies[:2]}
-    assert f'<span class="n" data-state="missing">{len(registry.agencies) - 2}</span>' in page
+        a.code: "valid" for a in registry.of_round(spec).agencies[:2]}
+    assert f'<span class="n" data-state="missing">{len(registry.of_round(spec).agencies) - 2}</span>' in page
     assert '<p class="deadline">Hạn gửi báo cáo: 30/09/2007' in page
     missing = client.get("/?state=missing").text
-    assert len(re.findall(r"data-agency=", missing)) == len(registry.agencies) - 2
+    assert len(re.findall(r"data-agency=", missing)) == len(registry.of_round(spec).agencies) - 2
     found = client.get("/?q=tai chinh").text  # without accents: Sở Tài chính
     assert re.findall(r'data-agency="([^"]+)"', found) == ["STC"]
 
@@ -94,9 +94,9 @@ def test_board_shows_when_each_file_was_received_and_how_it_stands_against_the_d
     """"Nhận lúc" is the ledger's received time (the file's time in the inbox), not the day the board is
     looked at; a file long after the deadline is "more than 90 days late", not thousands of days."""
     paths.inbox.mkdir(parents=True)
-    received = {registry.agencies[0].code: dt.datetime(2007, 9, 25, 10, 30),
-                registry.agencies[1].code: dt.datetime(2007, 10, 3, 8, 5),
-                registry.agencies[2].code: dt.datetime(2026, 12, 3, 9, 0)}
+    received = {registry.of_round(spec).agencies[0].code: dt.datetime(2007, 9, 25, 10, 30),
+                registry.of_round(spec).agencies[1].code: dt.datetime(2007, 10, 3, 8, 5),
+                registry.of_round(spec).agencies[2].code: dt.datetime(2026, 12, 3, 9, 0)}
     for code, moment in received.items():
         copy = paths.inbox / returns[code].name
         copy.write_bytes(returns[code].read_bytes())
@@ -121,9 +121,9 @@ def test_board_switches_to_english_and_remembers_it(client):
     assert 'href="/?state=missing&amp;lang=en"' in client.get("/?state=missing").text  # the filter kept
 
 
-def test_board_as_json_is_the_report_stages_round_status(client, recorded, registry):
+def test_board_as_json_is_the_report_stages_round_status(spec, client, recorded, registry):
     status = client.get("/api/board").json()
-    assert [a["code"] for a in status["agencies"]] == [a.code for a in registry.agencies]
+    assert [a["code"] for a in status["agencies"]] == [a.code for a in registry.of_round(spec).agencies]
     ids = {r["agency_code"]: r["id"] for r in ledger_rows(recorded)}
     assert {a["code"]: a["returns"][0]["submission_id"] for a in status["agencies"] if a["returns"]} == ids
     assert status["counts"]["valid"] == 2 and status["deadline"] == "2007-09-30"
@@ -134,9 +134,9 @@ def test_board_as_json_is_the_report_stages_round_status(client, recorded, regis
 
 # --- upload --------------------------------------------------------------------------------------------------
 
-def test_upload_saves_checks_and_records_each_file_with_issues_at_their_cells(client, recorded, returns, registry):
+def test_upload_saves_checks_and_records_each_file_with_issues_at_their_cells(spec, client, recorded, returns, registry):
     code = bad_agency(returns)
-    clean_code = registry.agencies[3].code
+    clean_code = registry.of_round(spec).agencies[3].code
     sent = [(returns[f"{code}:bad"].name, returns[f"{code}:bad"].read_bytes()),
             (returns[clean_code].name, returns[clean_code].read_bytes())]
     page = post_files(client, "/upload", sent)
@@ -206,8 +206,8 @@ def test_two_uploads_of_one_name_at_once_both_land(tmp_path):
     assert {p.name for p in files} == {"STC.xlsx", *(f"STC ({n}).xlsx" for n in range(2, 17))}
 
 
-def test_two_uploads_through_the_desk_at_once_are_both_recorded(client, recorded, returns, registry):
-    codes = [a.code for a in registry.agencies[2:4]]
+def test_two_uploads_through_the_desk_at_once_are_both_recorded(spec, client, recorded, returns, registry):
+    codes = [a.code for a in registry.of_round(spec).agencies[2:4]]
     results = []
     csrf = token(client)  # the browser's cookie, before both of its tabs send
 
@@ -225,10 +225,10 @@ def test_two_uploads_through_the_desk_at_once_are_both_recorded(client, recorded
     assert recorded_codes == set(codes)
 
 
-def test_an_upload_waits_for_a_cli_run_then_leaves_the_files_in_the_inbox(client, recorded, returns, registry,
+def test_an_upload_waits_for_a_cli_run_then_leaves_the_files_in_the_inbox(spec, client, recorded, returns, registry,
                                                                           monkeypatch):
     monkeypatch.setattr(web_desk, "LOCK_WAIT", 0.5)
-    code = registry.agencies[4].code
+    code = registry.of_round(spec).agencies[4].code
     with RunLock(recorded.lock):  # what `ictplan consolidate` holds while it runs
         page = post_files(client, "/upload", [(returns[code].name, returns[code].read_bytes())])
     assert "Một phiên tổng hợp khác đang chạy" in page.text
@@ -239,8 +239,8 @@ def test_an_upload_waits_for_a_cli_run_then_leaves_the_files_in_the_inbox(client
     assert code in {r["agency_code"] for r in ledger_rows(recorded)}
 
 
-def test_an_upload_onto_a_corrupt_ledger_is_kept_and_said(client, recorded, returns, registry):
-    code = registry.agencies[4].code
+def test_an_upload_onto_a_corrupt_ledger_is_kept_and_said(spec, client, recorded, returns, registry):
+    code = registry.of_round(spec).agencies[4].code
     recorded.db.write_bytes(b"not a database" * 100)
     for stale in recorded.db.parent.glob("ledger.sqlite-*"):  # its WAL and shared memory
         stale.unlink()
@@ -348,8 +348,8 @@ def wait_for_job(client: TestClient, url: str) -> str:
     raise AssertionError("the consolidation did not finish")
 
 
-def test_consolidate_shows_progress_then_links_to_every_output(client, recorded, returns, registry):
-    for code in [a.code for a in registry.agencies[2:4]]:
+def test_consolidate_shows_progress_then_links_to_every_output(spec, client, recorded, returns, registry):
+    for code in [a.code for a in registry.of_round(spec).agencies[2:4]]:
         (recorded.inbox / returns[code].name).write_bytes(returns[code].read_bytes())
     answer = client.post("/consolidate", data={"csrf": token(client)}, follow_redirects=False)
     assert answer.status_code == 303
