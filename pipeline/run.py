@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import commit_pending, remove_stale_temps, write_pending
-from pipeline.form.registry import Registry
+from pipeline.form.registry import Registry, round_day
 from pipeline.form.spec import FormSpec
 from pipeline.intake.submission import Submission
 from pipeline.issues import Issue, Severity, issue
@@ -633,7 +633,7 @@ def _write_outputs(ledger: Ledger, paths: Paths, spec: FormSpec, registry: Regis
                    changed: bool, run_id: int) -> dict[str, str]:
     target = paths.out / summary_name(spec)
     # the draft report is the plan's (a report form's summary holds its comparison with the plan instead)
-    draft = paths.out / report_name(spec) if len(registry.agencies) <= REPORT_MAX_AGENCIES and not spec.form.get(
+    draft = paths.out / report_name(spec) if len(registry.of_round(spec).agencies) <= REPORT_MAX_AGENCIES and not spec.form.get(
         "plan_round") else None
     if not changed and target.exists() and _summary_current(ledger, run_id, target):
         # nothing new: the summary (and the draft report) on disk are already the ledger's
@@ -702,7 +702,8 @@ def _with_plan(ledger: Ledger, spec: FormSpec, registry: Registry, summary: Any)
     if not any(s["counted"] for s in index):
         return summary
     plan = _summary_of(ledger, plan_spec, registry, index)
-    return replaced(summary, comparison=compare(summary, plan, spec, plan_spec, successors_of(registry)))
+    return replaced(summary, comparison=compare(summary, plan, spec, plan_spec,
+                                                handovers=handovers_of(registry, plan_spec, spec)))
 
 
 def previous_returns(db: Path, plan_spec: FormSpec, registry: Registry) -> dict[str, Any]:
@@ -727,9 +728,23 @@ def previous_returns(db: Path, plan_spec: FormSpec, registry: Registry) -> dict[
     return out
 
 
-def successors_of(registry: Registry) -> dict[str, str]:
-    """Agency code → the code of its successor, for the registry's agencies that were merged into another."""
-    return {a.code: a.successor for a in registry.agencies if getattr(a, "successor", "")}
+def handovers_of(registry: Registry, plan_spec: FormSpec, spec: FormSpec) -> tuple[Any, ...]:
+    """What became of each agency of `plan_spec`'s round that `spec`'s round no longer expects
+    (report.plan_vs_result.Handover): who reports for it on the later round's day (through every successor),
+    and the parts of its work that went to others."""
+    from pipeline.report.plan_vs_result import Handover
+
+    day = round_day(spec)
+    if day is None:
+        return ()
+    later = registry.of_round(spec)
+    out = []
+    for a in registry.of_round(plan_spec).agencies:
+        if later.get(a.code) is None and a.ended is not None:
+            body = registry.reporting_body(a.code, day)
+            out.append(Handover(a.code, a.ended, body.code if body else "",
+                                tuple((code, part) for code, part in a.transfers if later.get(code))))
+    return tuple(out)
 
 
 def _write_beside_summary(summary: Any, spec: FormSpec, out: Path, draft: Path | None) -> dict[str, str]:

@@ -7,18 +7,24 @@ except narratives (a text field: last year's words are not this year's) and date
 there, every row of its `from` table (those whose `when` column is not 0), with the columns of the same id
 (but remarks) and the columns mapped (`columns: {new column: plan column}`). The ledger is read by the
 caller (a later stage): here, plain values in, workbooks out.
+
+Copies are made for the agencies the new round expects (Registry.of_round). One founded since the plan round
+that took over a single agency of it (Sở Thông tin và Truyền thông after Sở Bưu chính, Viễn thông) is
+pre-filled from that agency's return, and the note says whose; one formed from several (Sở Công Thương) is not
+pre-filled: no one return holds its figures. An agency that absorbed another (Sở Nông nghiệp và PTNT, Sở Thủy
+sản) is pre-filled from its own return only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pipeline.atomic import write_atomic
-from pipeline.form.registry import Registry
+from pipeline.form.registry import Registry, round_day
 from pipeline.form.spec import FormSpec, SpecError
 from pipeline.form.template import Carried, build_workbook, template_file_name
 
@@ -33,6 +39,7 @@ class Previous:
     tables: Mapping[str, Sequence[Mapping[str, Any]]]  # table id → rows (the project table's among them)
     file: str
     received_at: str
+    agency: str = ""  # the agency whose return it is (its name, for the note), when not the copy's own
 
 
 def carried_fields(spec: FormSpec, plan: FormSpec) -> list[str]:
@@ -72,7 +79,8 @@ def note(plan: FormSpec, previous: Previous) -> str:
         shown = dt.date.fromisoformat(day).strftime("%d/%m/%Y")
     except ValueError:
         shown = day
-    return (f"Ghi sẵn từ báo cáo kỳ {plan.round} của đơn vị (tệp {previous.file}, nhận ngày {shown}). "
+    whose = f"{previous.agency} (đơn vị tiền thân)" if previous.agency else "đơn vị"
+    return (f"Ghi sẵn từ báo cáo kỳ {plan.round} của {whose} (tệp {previous.file}, nhận ngày {shown}). "
             "Đề nghị đơn vị kiểm tra, sửa nếu số liệu đã thay đổi.")
 
 
@@ -98,14 +106,20 @@ def carry(spec: FormSpec, plan: FormSpec, previous: Previous) -> tuple[dict[str,
 
 def write_carried_templates(spec: FormSpec, plan: FormSpec, registry: Registry, out_dir: str | Path,
                             previous: Mapping[str, Previous]) -> tuple[list[Path], list[str]]:
-    """The blank template and one copy per agency, pre-filled from `previous` where the agency has one;
-    returns the paths and the codes of the agencies whose copy was pre-filled."""
+    """The blank template and one copy per agency of the round, pre-filled from `previous` (plan-round agency
+    code → its return) where the agency has one, or its one predecessor has; returns the paths and the codes of
+    the agencies whose copy was pre-filled."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = [write_atomic(out / template_file_name(spec, None), build_workbook(spec))]
     filled = []
-    for agency in registry.agencies:
+    day, planned = round_day(spec), registry.of_round(plan)
+    for agency in registry.of_round(spec).agencies:
         before = previous.get(agency.code)
+        if before is None and day is not None and planned.get(agency.code) is None:  # new since the plan round
+            taken = registry.predecessors(agency.code, day)
+            if len(taken) == 1 and taken[0].code in previous:
+                before = replace(previous[taken[0].code], agency=taken[0].name_vi)
         if before is None:
             data = build_workbook(spec, agency=agency)
         else:

@@ -9,19 +9,25 @@ not started) with what was allocated and disbursed; every project with a 2008 al
 its online-services roadmap with the level reached. Like the plan samples it satisfies every rule of its
 spec (`sample.audit` checks it), and a sample with mistakes records each one (`sample.Mistake`), verified.
 
-Deterministic: a result depends on the seed and the agency code only.
+An agency the report round expects that took over others (the 2008 reorganisation, the registry's successors:
+Sở Thông tin và Truyền thông after Sở Bưu chính, Viễn thông; Sở Công Thương after Sở Công nghiệp and Sở Thương
+mại và Du lịch; Sở Nông nghiệp và PTNT with Sở Thủy sản) reports from their plans put together
+(`merged_plan`): counts and money added, percentages weighted by staff, the tables' rows one after the other.
+
+Deterministic: a result depends on the seed and the agency code only (and the registry's successors).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.form.registry import Agency, Registry
+from pipeline.form.registry import Agency, Registry, round_day
 from pipeline.form.sample import (
     _INJECTORS,
     Finding,
@@ -67,12 +73,83 @@ def write_results(spec: FormSpec, registry: Registry, out_dir: str | Path, *, co
     """Filled reports for the first `count` agencies (default all), from their plan samples of `plan_seed`,
     written atomically with a manifest (as `sample.write_samples`)."""
     plan_spec = plan_spec_of(spec)
+    day, planned = round_day(spec), registry.of_round(plan_spec)
 
     def result_for(agency: Agency, rng: random.Random, mistakes: int) -> SampleReturn:
-        return make_result(spec, plan_sample(plan_spec, agency, plan_seed), rng, mistakes=mistakes)
+        sources = [a for a in ([agency] if planned.get(agency.code) else [])
+                   + (registry.predecessors(agency.code, day) if day else []) if planned.get(a.code)]
+        plans = [plan_sample(plan_spec, a, plan_seed) for a in sources]
+        plan = merged_plan(plan_spec, spec, agency, plans) if plans else plan_sample(plan_spec, agency, plan_seed)
+        return make_result(spec, plan, rng, mistakes=mistakes)
 
     return write_returns(spec, registry, out_dir, result_for, count=count, seed=seed, error_rate=error_rate,
                          stream=f"/{spec.round}", manifest={"round": spec.round, "plan_seed": plan_seed})
+
+
+def merged_plan(plan_spec: FormSpec, spec: FormSpec, agency: Agency, plans: Sequence[SampleReturn]) -> SampleReturn:
+    """The plan `agency` reports against when it took over the agencies of `plans` (itself first when it had one):
+    counts and money added, percentages and ratios weighted by staff, yes where any said yes, other values the
+    first plan's; the tables' rows one after the other (a name already listed once), as many as the report
+    form holds; the agency's own identity."""
+    first = plans[0]
+    if len(plans) == 1 and first.agency.code == agency.code:
+        return first
+    values = dict(first.values)
+    staff = [float(p.values.get("tong_so_cbccvc") or 0) for p in plans]
+    for f in plan_spec.fields.values():
+        found = [p.values.get(f.id) for p in plans]
+        numbers = [x for x in found if isinstance(x, int | float) and not isinstance(x, bool)]
+        if f.value_type in ("int", "money") and numbers:
+            values[f.id] = sum(numbers)
+        elif f.value_type in ("dec", "pct") and numbers and len(numbers) == len(plans) and sum(staff):
+            values[f.id] = sum(x * w for x, w in zip(numbers, staff, strict=True)) / sum(staff)
+        elif f.value_type == "bool" and any(x is not None for x in found):
+            values[f.id] = any(bool(x) for x in found)
+    values["ma_don_vi"], values["ten_don_vi"] = agency.code, agency.name_vi
+    values["loai_don_vi"] = agency.loai_don_vi or values.get("loai_don_vi")
+    if values.get("so_hieu_van_ban"):
+        values["so_hieu_van_ban"] = f"{str(values['so_hieu_van_ban']).split('/', 1)[0]}/{agency.code}-VP"
+    if agency.email:
+        values["email_lien_he"] = agency.email
+    report_rows = {t.id: t.rows for t in spec.tables}
+    carried = {source: report_rows.get(target, 0)
+               for target, (source, *_rest) in _carry_sources(spec).items()}
+    tables = {t.id: _rows_once(t.key, [r for p in plans for r in p.tables.get(t.id, ())], carried.get(t.id))
+              for t in plan_spec.other_tables}
+    projects = _rows_once(plan_spec.table.key if plan_spec.table else None, [r for p in plans for r in p.projects],
+                          None)
+    if spec.table is not None:  # no more projects with 2008 money than the report's project table holds
+        kept, room = [], spec.table.rows
+        for row in projects:
+            if row.get(PLAN_MONEY):
+                if not room:
+                    continue
+                room -= 1
+            kept.append(row)
+        projects = kept[: plan_spec.table.rows if plan_spec.table else None]
+    return dataclasses.replace(first, agency=agency, values=values, projects=projects, tables=tables)
+
+
+PLAN_MONEY = "kp_2008"  # a plan project's 2008 allocation: the projects the report asks about
+
+
+def _carry_sources(spec: FormSpec) -> dict[str, tuple[str]]:
+    """Report table id → (the plan table its rows come from,), from the spec's `form.carry_forward`."""
+    config = (spec.form.get("carry_forward") or {}).get("tables") or {}
+    return {str(k): (str(v.get("from", "")),) for k, v in config.items() if isinstance(v, dict)}
+
+
+def _rows_once(key: str | None, rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """`rows` without a second row of a name already listed (the table's key), the first `limit`."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        name = " ".join(str(row.get(key) or "").casefold().split()) if key else ""
+        if name and name in seen:
+            continue
+        seen.add(name)
+        out.append(row)
+    return out[:limit] if limit else out
 
 
 class _Results:

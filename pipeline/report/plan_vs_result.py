@@ -14,11 +14,15 @@ the 2007 plans, issue 19), from the two rounds' Summaries alone.
   per group and for the province: 2007, 2008, the change and the change in per cent.
 
 An agency of the plan round that was merged into another (the registry's successors, when it has them) is
-compared through its successor; `notes` says which.
+compared through its successor; `notes` says which. What else became of the plan round's agencies that ended
+before the report round (`Handover`: a part of the work that went elsewhere, as Sở Văn hóa - Thông tin's press
+and publishing to Sở Thông tin và Truyền thông; an agency dissolved without a successor) is said beside the
+figures, which follow the successor only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
@@ -40,6 +44,17 @@ ALLOCATED, DISBURSED = {"da_2008": "von_bo_tri_2008", "th_2008": "kinh_phi_bo_tr
 OUTCOME, PROGRESS, REACHED_LEVEL = "ket_qua", "tien_do", "muc_dat_2008"
 
 
+@dataclass(frozen=True)
+class Handover:
+    """A plan-round agency that ended before the report round: the first day without it, the agency that
+    reports for it ("" when dissolved without one), and the parts of its work that went to others (code, part)."""
+
+    old: str
+    day: dt.date
+    successor: str = ""
+    transfers: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(frozen=True, eq=False)
 class PlanVsResult:
     """The comparison; every frame has plain columns (no index meaning).
@@ -53,6 +68,9 @@ class PlanVsResult:
     services  agency, name, planned, reached_level, reached (bool).
     changes   level, code, measure, before, after, change, pct, n (agencies counted in both rounds with the value).
     notes     agency (plan round's code), successor: comparisons that follow a successor.
+    handovers the plan-round agencies that ended before the report round (Handover).
+    names     agency code → (Vietnamese, English name), for both rounds' agencies.
+    plan_codes  the agencies with a counted plan return of their own.
     """
 
     plan_round: str
@@ -63,6 +81,13 @@ class PlanVsResult:
     services: pd.DataFrame
     changes: pd.DataFrame
     notes: list[tuple[str, str]] = field(default_factory=list)
+    handovers: tuple[Handover, ...] = ()
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    plan_codes: frozenset[str] = frozenset()  # the agencies with a counted return of their own in the plan round
+
+    def name(self, code: str, lang: str = "vi") -> str:
+        vi, en = self.names.get(code, (code, code))
+        return vi if lang == "vi" else en or vi
 
     def target(self, code: str, field_id: str) -> dict[str, Any]:
         rows = self.targets[(self.targets["code"] == code) & (self.targets["field"] == field_id)]
@@ -75,11 +100,14 @@ def results_of(spec: FormSpec) -> list[Field]:
 
 
 def compare(report: C.Summary, plan: C.Summary, spec: FormSpec, plan_spec: FormSpec,
-            successors: dict[str, str] | None = None) -> PlanVsResult:
+            successors: dict[str, str] | None = None, handovers: tuple[Handover, ...] = ()) -> PlanVsResult:
     """The report round's Summary against its plan round's. `successors` maps a plan-round agency code to the
-    code that reports for it now (merged agencies); their plan figures are added to the successor's."""
-    successors = dict(successors or {})
-    plan_values = _follow(plan.values, successors, plan_spec)
+    code that reports for it now (merged agencies); their plan figures are added to the successor's. The
+    `handovers` (default: none) add the successors they name and are kept for the notes."""
+    successors = {**{h.old: h.successor for h in handovers if h.successor}, **(successors or {})}
+    # an agency the plan round expected without a counted plan of its own is not compared through what merged
+    # into it (Sở NN&PTNT's targets are not Sở Thủy sản's alone)
+    plan_values = _follow(plan.values, successors, plan_spec, set(plan.agencies.index))
     codes = list(report.agencies.index)
     group_of = report.agencies["group"].to_dict()
     both = [c for c in codes if c in report.values.index and c in plan_values.index]
@@ -89,18 +117,27 @@ def compare(report: C.Summary, plan: C.Summary, spec: FormSpec, plan_spec: FormS
     tasks = _matched(plan.tables.get("kh_2008", _empty()), report.tables.get("th_2008", _empty()), "ten_nhiem_vu",
                      TASK_COST, "th_2008", successors, both, OUTCOME)
     services = _services(plan.tables.get("dvc", _empty()), report.tables.get("dvc_2008", _empty()), successors, both)
-    notes = sorted((old, new) for old, new in successors.items() if new in both)
+    plan_order = {code: i for i, code in enumerate(plan.agencies.index)}
+    report_order = {code: i for i, code in enumerate(codes)}
+    notes = sorted(((old, new) for old, new in successors.items() if new in both and old in plan.values.index),
+                   key=lambda pair: (report_order[pair[1]], plan_order.get(pair[0], 0)))
+    names = {code: (row["name_vi"], row["name_en"]) for frame in (plan.agencies, report.agencies)
+             for code, row in frame[["name_vi", "name_en"]].iterrows()}
+    planned = set(plan.values.index)
     return PlanVsResult(plan.round, targets, projects, _money_totals(projects, group_of, report), tasks, services,
-                        _changes(report, plan, spec, plan_spec, plan_values, both), notes)
+                        _changes(report, plan, spec, plan_spec, plan_values, both), notes,
+                        tuple(handovers), names, frozenset(planned))
 
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["agency"])
 
 
-def _follow(values: pd.DataFrame, successors: dict[str, str], plan_spec: FormSpec) -> pd.DataFrame:
+def _follow(values: pd.DataFrame, successors: dict[str, str], plan_spec: FormSpec,
+            expected: set[str] | None = None) -> pd.DataFrame:
     """The plan's values with merged agencies' rows added into their successor's: counts and money summed,
-    ratios and percentages (targets among them) averaged weighted by staff; other values the successor's."""
+    ratios and percentages (targets among them) averaged weighted by staff; other values the successor's. A
+    successor the plan round `expected` that has no row (its own plan not counted) gets none."""
     if not successors:
         return values
     additive = {f.id for f in plan_spec.fields.values() if f.value_type in ("int", "money")}
@@ -109,7 +146,9 @@ def _follow(values: pd.DataFrame, successors: dict[str, str], plan_spec: FormSpe
     for old, new in successors.items():
         if old not in frame.index:
             continue
-        if new not in frame.index:
+        if new not in frame.index and new in (expected or set()):
+            pass  # its own plan is missing: its targets would be only what merged into it
+        elif new not in frame.index:
             frame.loc[new] = frame.loc[old]
         else:
             a, b = frame.loc[old], frame.loc[new].copy()
@@ -300,8 +339,22 @@ WORDS: dict[str, tuple[str, str]] = {
                  "bình quân theo quy mô.",
                  "Agencies with a counted return in both rounds ({n}/{m}). Targets from each agency's {plan} plan; "
                  "groups and province: sums, ratios from the totals, ratio targets weighted by size."),
-    "pvr.note.successor": ("{old} (kỳ {plan}) so sánh qua đơn vị kế thừa {new}.",
-                       "{old} ({plan} round) is compared through its successor {new}."),
+    "pvr.note.successor": ("Mục tiêu của {new} lấy từ kế hoạch kỳ {plan} của {old} (đơn vị tiền thân).",
+                           "The targets of {new} come from the {plan} plan of {old} (its predecessor)."),
+    "pvr.note.merged": ("Mục tiêu của {new} gồm kế hoạch kỳ {plan} của đơn vị và của {old} (đã sáp nhập vào đơn vị).",
+                        "The targets of {new} are its own {plan} plan and that of {old} (merged into it)."),
+    "pvr.note.summed": ("Số lượng, kinh phí cộng lại; tỷ lệ bình quân theo quy mô.",
+                        "Counts and money added; ratios weighted by size."),
+    "pvr.note.unplanned": ("Kế hoạch của {old} chưa được tổng hợp (không có báo cáo hợp lệ), không tính.",
+                           "The plan of {old} was not counted (no valid return) and is left out."),
+    "pvr.note.transfer": ("Phần {part} của {old} chuyển sang {new} từ ngày {day}: kế hoạch của {old} được so sánh "
+                          "qua {main}, không tính vào {new}.",
+                          "The {part} work of {old} went to {new} on {day}: the plan of {old} is compared through "
+                          "{main}, not counted in {new}."),
+    "pvr.note.ended": ("{old} thôi là đơn vị báo cáo từ ngày {day}, không có đơn vị kế thừa{parts}: kế hoạch kỳ {plan} "
+                       "của đơn vị không được so sánh.",
+                       "{old} ceased to report on {day}, with no successor{parts}: its {plan} plan is not compared."),
+    "pvr.note.parts": ("; công việc chuyển sang: {parts}", "; its work went to: {parts}"),
     "pvr.h.item": ("Chỉ tiêu", "Indicator"), "pvr.h.target": ("Mục tiêu (kế hoạch)", "Target (plan)"),
     "pvr.h.result": ("Thực hiện", "Result"), "pvr.h.gap": ("Chênh lệch", "Gap"),
     "pvr.h.pct": ("Tỷ lệ thực hiện (%)", "Result / target (%)"), "pvr.h.reached": ("Đánh giá", "Assessment"),
@@ -344,3 +397,42 @@ def levels_in_order(frame: pd.DataFrame, codes: list[str]) -> list[tuple[str, st
 
 def row_style(level: str) -> str:
     return {PROVINCE_LEVEL: "total", GROUP: "subtotal"}.get(level, "body")
+
+
+def note_lines(c: PlanVsResult, lang: str) -> list[str]:
+    """The sentences said under a "Thực hiện so với kế hoạch" title about agencies that changed between the two
+    rounds: whose plan each successor's targets come from, the parts of work that went elsewhere (not in the
+    figures) and the agencies dissolved without a successor."""
+    lines = []
+    by_new: dict[str, list[str]] = {}
+    for old, new in c.notes:
+        by_new.setdefault(new, []).append(old)
+    for new, olds in by_new.items():
+        joined = _joined([c.name(o, lang) for o in olds], lang)
+        merged = new in c.plan_codes
+        key = "pvr.note.merged" if merged else "pvr.note.successor"
+        line = word(key, lang, new=c.name(new, lang), old=joined, plan=c.plan_round)
+        if len(olds) > 1 or merged:
+            line += " " + word("pvr.note.summed", lang)
+        unplanned = [h.old for h in c.handovers if h.successor == new and h.old not in c.plan_codes]
+        if unplanned:
+            line += " " + word("pvr.note.unplanned", lang, old=_joined([c.name(o, lang) for o in unplanned], lang))
+        lines.append(line)
+    successor_of = dict(c.notes)  # compared through their successor
+    for h in (h for h in c.handovers if h.old in c.plan_codes):
+        day = h.day.strftime("%d/%m/%Y")
+        if h.successor and h.old in successor_of:
+            for code, part in h.transfers:
+                lines.append(word("pvr.note.transfer", lang, part=part, old=c.name(h.old, lang), new=c.name(code, lang),
+                                  day=day, main=c.name(h.successor, lang)))
+        elif not h.successor:
+            parts = "; ".join(f"{part} → {c.name(code, lang)}" for code, part in h.transfers)
+            lines.append(word("pvr.note.ended", lang, old=c.name(h.old, lang), day=day, plan=c.plan_round,
+                              parts=word("pvr.note.parts", lang, parts=parts) if parts else ""))
+    return lines
+
+
+def _joined(names: list[str], lang: str) -> str:
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} {'và' if lang == 'vi' else 'and'} {names[-1]}"

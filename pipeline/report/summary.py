@@ -705,9 +705,8 @@ class _Writer:
         targets = c.targets[c.targets["level"] == P.PROVINCE_LEVEL]
         n = int(targets["n"].max()) if len(targets) else 0
         row = self.paragraph(ws, row, self.w("pvr.note.pvr", n=n, m=len(self.s.agencies), plan=c.plan_round), width)
-        for old, new in c.notes:
-            row = self.paragraph(ws, row, self.w("pvr.note.successor", old=old, new=self.agency_name(new),
-                                                 plan=c.plan_round), width)
+        for line in P.note_lines(c, self.lang):
+            row = self.paragraph(ws, row, line, width)
         return row + 1
 
     def level_label(self, level: str, code: str) -> str:
