@@ -145,9 +145,13 @@ class Registry:
         """The agencies (registry order) that ended before `day` and whose reporting passed, through their
         successors, to `code` on `day` (SBCVT for STTTT; SCN and STMDL for SCT)."""
         whole = self.whole
-        return [a for a in whole.agencies if a.code != code and not a.exists_on(day)
-                and a.valid_to is not None and a.valid_to < day
+        return [a for a in whole._ended if a.code != code and a.valid_to is not None and a.valid_to < day
                 and (body := whole.reporting_body(a.code, day)) is not None and body.code == code]
+
+    @cached_property
+    def _ended(self) -> tuple[Agency, ...]:
+        """The agencies with a last day, registry order (few: a lookup of predecessors walks only them)."""
+        return tuple(a for a in self.agencies if a.valid_to is not None)
 
     @cached_property
     def by_code(self) -> dict[str, Agency]:
