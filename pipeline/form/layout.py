@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-from pipeline.form.spec import FormSpec, Table
+from pipeline.form.spec import FormSpec, Section, Table
 
 # The official frame's header, the sheet's number and title, the subtitle; row 4 is left empty.
 FRAME_ROW, TITLE_ROW, SUBTITLE_ROW, HEADER_ROW = 1, 2, 3, 5
@@ -151,7 +151,7 @@ def _sheet_rows(spec: FormSpec, sections, sheet_name: str, cells: dict[str, Cell
     row = FIRST_BODY_ROW
     used = COL_HELP + 1
     for number, section in enumerate(sections):
-        out.append(Row("section", row, ROMAN[number], section.vi.upper(), section.id))
+        out.append(Row("section", row, ROMAN[number], _section_title(spec, section), section.id))
         row += 1
         if section.grid:
             out.append(Row("subheader", row, "", section.grid_head_vi[0], section.id))
@@ -183,6 +183,15 @@ def _sheet_rows(spec: FormSpec, sections, sheet_name: str, cells: dict[str, Cell
             out.append(Row("field", row, str(item), spec.fields[field_id].vi, section.id, (field_id,)))
             row += 1
     return out, used
+
+
+def _section_title(spec: FormSpec, section: Section) -> str:
+    """The section's title as the form prints it; a section for some agency types says whose it is
+    ("HẠ TẦNG CNTT CẤP XÃ (DO UBND HUYỆN, THỊ XÃ, THÀNH PHỐ ĐIỀN)"), which the summary does not repeat."""
+    if not section.answered_by:
+        return section.vi.upper()
+    who = ", ".join(spec.choice_label("loai_don_vi", code) for code in section.answered_by)
+    return f"{section.vi} (do {who} điền)".upper()
 
 
 def _table_layout(sheet_name: str, table: Table) -> TableLayout:

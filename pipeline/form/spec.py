@@ -130,6 +130,7 @@ class Section:
     grid_columns: tuple[str, ...] = ()  # the grid's column keys (years): field id = <row id>_<column key>
     grid_head_vi: tuple[str, ...] = ()  # header labels: the rows' heading, then one per column
     grid_labels: tuple[str, ...] = ()  # each grid row's label, as the sheet shows it
+    answered_by: tuple[str, ...] = ()  # agency types (loai_don_vi codes) the section is for; () = every agency
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,7 @@ class FormSpec:
                 {"id": s.id, "name": s.name,
                  "sections": [{"id": x.id, "vi": x.vi, "en": x.en, "fields": list(x.fields)}
                               | ({"grid": {"rows": list(x.grid), "columns": list(x.grid_columns)}} if x.grid else {})
+                              | ({"answered_by": list(x.answered_by)} if x.answered_by else {})
                               for x in s.sections],
                  "table": None if s.table is None else {
                      "id": s.table.id, "vi": s.table.vi, "en": s.table.en, "rows": s.table.rows,
@@ -529,7 +531,17 @@ class _Builder:
             f = self.field(item, sheet_id, section_id, f"{where}.fields[{i}]")
             self.add(f, f"{where}.fields[{i}]")
             ids.append(f.id)
-        return Section(section_id, str(data["vi"]), str(data["en"]), tuple(ids))
+        return Section(section_id, str(data["vi"]), str(data["en"]), tuple(ids),
+                       answered_by=self.answered_by(data, f"{where}.answered_by"))
+
+    def answered_by(self, data: dict[str, Any], where: str) -> tuple[str, ...]:
+        """The agency types a section is for (codes of the `loai_don_vi` list): the summary counts only those
+        agencies as expected to answer it ("10/12" districts, not "10/41")."""
+        codes = data.get("answered_by", [])
+        known = {c.code for c in self.choices.get("loai_don_vi", ())}
+        if not isinstance(codes, list) or not all(isinstance(c, str) and c in known for c in codes):
+            raise SpecError(where, f"must be a list of agency types of the loai_don_vi list ({', '.join(sorted(known))})")
+        return tuple(codes)
 
     def targets_section(self, data: dict[str, Any], sheet_id: str, section_id: str, where: str) -> Section:
         targets = data["targets"]

@@ -34,12 +34,14 @@ from pipeline.report.xlsx import Cell, Col, Row
 CURRENT_STATE = (
     C.STAFF, "so_cbcc_su_dung_may_tinh", C.PCS, "tl_may_tren_cbcc", "so_may_chu", "co_mang_lan", "tl_may_lan",
     "tl_may_internet", "so_may_internet_bang_rong", "ket_noi_mang_dien_rong",
+    "so_xa_phuong", "so_xa_co_may_tinh", "so_xa_ket_noi_internet",
     "co_thu_dien_tu_cong_vu", "so_cbcc_co_hop_thu", "tl_cbcc_dung_email", "ty_le_van_ban_qua_mang",
     "pm_ke_toan", "pm_quan_ly_can_bo",
     C.WEBSITE, "so_tthc", *C.SERVICE_LEVELS, "co_bo_phan_mot_cua",
     "co_don_vi_chuyen_trach", C.IT_STAFF, "tl_cb_chuyen_trach", "so_luot_dao_tao_2007",
     "kp_cntt_2006", C.SPEND_2007,
 )
+NOT_ASKED = "–"  # coverage of a level none of whose agencies the question is for
 PROJECT_KIND = "loai_hinh"  # project-table column: kind of spending (Biểu 03)
 PROJECT_STATES = ("tinh_trang", "tinh_chat", "phe_duyet")  # project-table choice columns counted in Biểu 04
 SOURCES = ("von_nstw", "von_nsdp", "von_khac")  # project-table columns: cost by source
@@ -121,6 +123,11 @@ class _Tables:
     def cover(self, level: str, measure_id: str) -> str:
         return C.coverage_text(int(self.s.coverage.at[level, measure_id]), self.s.members(level))
 
+    def answering(self, level: str, m: C.Measure) -> int | None:
+        """How many agencies of a level are asked the measure's section, when only some types are (None: all)."""
+        section = self.sections.get(self.section_of(m))
+        return self.s.answering(level, section.answered_by) if section is not None and section.answered_by else None
+
     def measure_label(self, m: C.Measure) -> tuple[str, str]:
         """(label, unit) as a leader reads them: a yes/no item counts agencies ("Số đơn vị có …")."""
         label = m.vi.replace(" (tự tính)", "")
@@ -168,7 +175,13 @@ class _Tables:
             label, unit = self.measure_label(m)
             values: list[Any] = [number, label, unit]
             for level in self.levels:
-                values += [Cell(self.figure(level, mid), _kind(m)), self.cover(level, mid)]
+                asked = self.answering(level, m)
+                if asked == 0:  # no agency of this level is asked (communes: departments): not a gap
+                    values += [NOT_ASKED, NOT_ASKED]
+                    continue
+                cover = self.cover(level, mid) if asked is None else C.coverage_text(
+                    int(self.s.coverage.at[level, mid]), asked)
+                values += [Cell(self.figure(level, mid), _kind(m)), cover]
             lines.append(("body", values))
         return Bieu("01", "bieu01", "Biểu 01 Hiện trạng",
                     f"HIỆN TRẠNG ỨNG DỤNG CÔNG NGHỆ THÔNG TIN TRONG CÁC CƠ QUAN NHÀ NƯỚC TỈNH "

@@ -24,7 +24,7 @@ import json
 import math
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -239,6 +239,12 @@ class Summary:
         """m of "n/m": agencies in a group, or in the province."""
         return len(self.agencies) if level == PROVINCE else int(self.groups.at[level, "members"])
 
+    def answering(self, level: str, types: Sequence[str]) -> int:
+        """m of "n/m" for a section only some agency types answer (the spec's `answered_by`): those agencies of
+        a group, or of the province."""
+        agencies = self.agencies if level == PROVINCE else self.agencies[self.agencies["group"] == level]
+        return int(agencies["type"].isin(types).sum())
+
     def status_counts(self) -> dict[str, int]:
         """expected, received, accepted, accepted_with_warnings, rejected, missing (agencies, not files)."""
         status = self.agencies["status"]
@@ -268,7 +274,7 @@ def build_summary(spec: FormSpec, registry: Registry, submissions: Iterable[dict
     codes = [a.code for a in registry.agencies]
     history = _history(spec, submissions)
     counted = history[history["counted"] & history["agency"].isin(codes)]
-    values = _values(spec, counted, codes)
+    values = _only_asked(spec, _values(spec, counted, codes), registry)
     measures = _measures(spec)
     project_frame = _projects(spec, registry, counted, projects)
     table = _table(spec, measures, values, codes, project_frame)
@@ -412,6 +418,16 @@ def _values(spec: FormSpec, counted: pd.DataFrame, codes: list[str]) -> pd.DataF
     order = [c for c in codes if c in records]
     return pd.DataFrame([records[c] for c in order], index=pd.Index(order, name="code"), columns=list(spec.fields),
                         dtype=object)
+
+
+def _only_asked(spec: FormSpec, values: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """Figures of a section only some agency types are asked (communes: the districts) are counted from those
+    agencies alone (their type in the registry): a department's commune figures are not the province's
+    (rule R21d tells the department so)."""
+    types = pd.Series({a.code: a.loai_don_vi for a in registry.agencies}).reindex(values.index)
+    for section in (s for sheet in spec.sheets for s in sheet.sections if s.answered_by):
+        values.loc[~types.isin(section.answered_by).to_numpy(), list(section.fields)] = None
+    return values
 
 
 def _in_field_order(fields: list[str], values: dict[str, Any]) -> list[Any]:
@@ -613,7 +629,7 @@ def _agencies(registry: Registry, history: pd.DataFrame) -> pd.DataFrame:
         part = by_agency.get(a.code, [])
         counted = next((r for r in part if r["counted"]), None)
         row: dict[str, Any] = {
-            "code": a.code, "name_vi": a.name_vi, "name_en": a.name_en, "group": a.group,
+            "code": a.code, "name_vi": a.name_vi, "name_en": a.name_en, "group": a.group, "type": a.loai_don_vi,
             "status": counted["status"] if counted else REJECTED if part else MISSING,
             "submission_id": None, "file": None, "sha256": None, "received_at": None, "recorded_at": None,
             "form_version": None, "errors": None, "warnings": None, "infos": None, "supersedes": None,

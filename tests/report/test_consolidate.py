@@ -129,10 +129,15 @@ def test_every_summable_field_is_totalled(world, spec, registry):
     _, data, s = world
     summable = [f.id for f in spec.fields.values() if f.type in ("int", "money") and f.kind == "field"]
     assert len(summable) > 30
+    districts = {a.code for a in registry.agencies if a.loai_don_vi == "UBND_HUYEN"}
+    communes = {"so_xa_phuong", "so_xa_co_may_tinh", "so_xa_ket_noi_internet"}  # the districts' question only
     for field_id in summable:
-        expected, n = plain_total(data, members(registry), field_id)
+        codes = [c for c in members(registry) if field_id not in communes or c in districts]
+        expected, n = plain_total(data, codes, field_id)
         assert s.totals.at[C.PROVINCE, field_id] == pytest.approx(expected, rel=1e-12), field_id
         assert s.coverage.at[C.PROVINCE, field_id] == n
+    assert plain_total(data, members(registry, "so"), "so_xa_phuong")[1] > 0  # departments gave figures…
+    assert s.coverage.at["so", "so_xa_phuong"] == 0  # … which are not counted
 
 
 def test_coverage_counts_only_agencies_with_the_value(world, registry):

@@ -57,6 +57,24 @@ def test_the_print_set_comes_first_each_in_the_official_frame(round_, spec):
         assert int(ws.print_area.rsplit("$", 1)[1]) >= ws.max_row  # the frame's last rows are in the print area
 
 
+def test_bieu_01_asks_commune_figures_of_the_districts_only(round_, spec, registry):
+    """Communes are the districts' question (the spec's answered_by): Biểu 01 counts its coverage over the
+    12 districts in their column and the province's, and leaves the departments' column out ("–"), where
+    "0/29" would read as 29 departments that failed to answer."""
+    s, _ = round_
+    districts = sum(a.loai_don_vi == "UBND_HUYEN" for a in registry.of_round(spec).agencies)
+    lines = all_bieu(s, spec)[0].parts[0].lines
+    groups = [values[1] for style, values in lines if style == "group"]
+    assert groups[:3] == ["HẠ TẦNG KỸ THUẬT", "HẠ TẦNG CNTT CẤP XÃ", "ỨNG DỤNG CNTT TRONG CHỈ ĐẠO, ĐIỀU HÀNH"]
+    row = next(values for style, values in lines if style == "body" and values[1] == "Tổng số xã, phường, thị trấn")
+    departments, district, province = row[3:5], row[5:7], row[7:9]
+    assert departments == ["–", "–"]
+    assert district[1].endswith(f"/{districts}") and province[1] == district[1]
+    assert province[0].value == district[0].value > 0
+    staff = next(values for style, values in lines if style == "body" and values[1].startswith("Tổng số cán bộ"))
+    assert staff[8].endswith(f"/{len(s.agencies)}")  # every other question is every agency's
+
+
 def test_other_sheets_are_left_out_of_printing(round_):
     """Their print area is one empty cell (Excel and LibreOffice print nothing); clearing it prints them."""
     _, data = round_

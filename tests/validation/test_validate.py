@@ -133,6 +133,9 @@ RULE_CASES: dict[str, tuple[Case, Case]] = {
     "R21b": (Case({"so_xa_phuong": 20, "so_xa_co_may_tinh": 21}), Case({"so_xa_phuong": 20, "so_xa_co_may_tinh": 20})),
     "R21c": (Case({"so_xa_phuong": 20, "so_xa_co_may_tinh": 10, "so_xa_ket_noi_internet": 11}),
              Case({"so_xa_phuong": 20, "so_xa_co_may_tinh": 10, "so_xa_ket_noi_internet": 10})),
+    "R21d": (Case({"loai_don_vi": "SO_BAN_NGANH", "so_xa_phuong": 20}),
+             Case({"loai_don_vi": "SO_BAN_NGANH", "so_xa_phuong": None, "so_xa_co_may_tinh": None,
+                   "so_xa_ket_noi_internet": None})),
     # The annual plan's tasks add up to 500, the 2008 funding.
     "R22b": (Case({"kh_sn_tinh_2008": 149.0}), Case({"kh_sn_tinh_2008": 149.5})),
     "R22a": (Case(tables={"kh_2008": {0: {"nguon_tinh": 199.0}}}), Case(tables={"kh_2008": {0: {"nguon_tinh": 199.5}}})),
