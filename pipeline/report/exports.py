@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import pandas as pd
 
 from pipeline.atomic import write_atomic
-from pipeline.form.spec import TEXT_TYPES, FormSpec
+from pipeline.form.spec import TEXT_TYPES, Field, FormSpec
 from pipeline.report import consolidate as C
 
 FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
@@ -43,9 +43,10 @@ def write_exports(summary: C.Summary, spec: FormSpec, out_dir: Path) -> list[Pat
     }
     for table in spec.other_tables:
         text = {c.id for c in table.columns if c.type in TEXT_TYPES}
-        tables[f"{table.id}.csv"] = lambda table=table, text=text: (
+        tables[f"{table.id}.csv"] = lambda table=table, text=text: (whole_numbers(
             summary.tables.get(table.id, pd.DataFrame()).reindex(
-                columns=["agency", "group", "submission_id", "row", *(c.id for c in table.columns)]), text)
+                columns=["agency", "group", "submission_id", "row", *(c.id for c in table.columns)]),
+            _whole_columns(table.columns)), text)
     written = [write_atomic(folder / name, lambda path, table=table: write_csv(*table(), path), fallback=True)
                for name, table in tables.items()]
     return [*written, write_atomic(folder / MANIFEST, manifest_bytes(summary, spec), fallback=True)]
@@ -78,7 +79,23 @@ def projects_frame(summary: C.Summary, spec: FormSpec) -> pd.DataFrame:
     assert spec.table is not None
     columns = ["project_id", "agency", "group", "submission_id", "row", "area",
                *(c.id for c in spec.table.columns), "duplicate_of", "duplicate_count"]
-    return summary.projects.reindex(columns=columns)
+    return whole_numbers(summary.projects.reindex(columns=columns), _whole_columns(spec.table.columns))
+
+
+def whole_numbers(frame: pd.DataFrame, columns: set[str]) -> pd.DataFrame:
+    """Whole-number columns (years, counts, levels) written as 2008, not 2008.0: a blank among them made
+    pandas hold them as floats. A column holding anything but whole numbers is left as it is."""
+    whole = {}
+    for column in columns & set(frame.columns):
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        present = frame[column].notna()
+        if (numbers.notna() == present).all() and (numbers.dropna() % 1 == 0).all():
+            whole[column] = numbers.astype("Int64")
+    return frame.assign(**whole) if whole else frame
+
+
+def _whole_columns(columns: Iterable[Field]) -> set[str]:
+    return {c.id for c in columns if c.type in ("int", "year")}
 
 
 def csv_bytes(frame: pd.DataFrame, text_columns: set[str]) -> bytes:

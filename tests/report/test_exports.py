@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
+import pandas as pd
 import pytest
 from summary_factory import fill_computed, full_ledger, make_return, record, summary_from
 
-from pipeline.report.exports import csv_bytes, defuse, write_exports
+from pipeline.report.exports import csv_bytes, defuse, whole_numbers, write_exports
 
 BOM = b"\xef\xbb\xbf"
 
@@ -88,6 +90,20 @@ def test_projects_and_submissions_and_issues(exported):
     header = paths["issues.csv"].read_bytes()[len(BOM):].split(b"\r\n")[0].decode()
     assert header.split(",") == ["agency", "submission_id", "status", "counted", "code", "severity", "file", "sheet",
                                  "cell", "field", "row", "value", "message_vi", "message_en"]
+
+
+def test_years_counts_and_levels_are_whole_numbers(exported, spec):
+    """Defect: projects.csv held years as "2008.0" (a blank year among the projects made the column float);
+    so did the online services' levels in dvc.csv. Whole-number columns are written as whole numbers, blanks
+    stay blank, and money keeps its decimal."""
+    summary, paths, _ = exported
+    projects = read(paths["projects.csv"])
+    years = [p["nam_bat_dau"] for p in projects]
+    assert years and all(re.fullmatch(r"20\d\d|", y) for y in years), years[:5]
+    assert [int(y) for y in years if y] == [int(v) for v in summary.projects["nam_bat_dau"].dropna()]
+    frame = pd.DataFrame({"muc_2008": [1.0, None, 3.0], "kinh_phi": [1.5, 2.0, None]})
+    whole = whole_numbers(frame, {"muc_2008", "kinh_phi"})  # a column with 1.5 in it is not whole: left alone
+    assert csv_bytes(whole, set()).decode("utf-8-sig").split("\r\n")[1:4] == ["1,1.5", ",2.0", "3,"]
 
 
 def test_manifest_says_whose_figures_they_are(exported, spec):
