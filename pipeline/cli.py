@@ -400,6 +400,8 @@ def _print_run(report: Any, lang: str) -> None:
     if report.stale_lock is not None:
         h = report.stale_lock
         console.print(t("consolidate.stale_lock", lang, pid=str(h.pid), host=h.host, since=h.since))
+    if report.ledger_on_network_share:
+        console.print(t("consolidate.network_share", lang))
     if report.dry_run:
         console.print(t("consolidate.dry_run", lang))
     table = Table(title=t("consolidate.summary", lang))

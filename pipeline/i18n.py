@@ -109,6 +109,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Khóa cũ của tiến trình đã dừng (pid {pid}, máy {host}, từ {since}) đã được gỡ.",
         "Took over a stale lock left by a dead process (pid {pid}, host {host}, since {since}).",
     ),
+    "consolidate.network_share": (
+        "Sổ cái nằm trên ổ mạng dùng chung: đã mở ở chế độ nhật ký an toàn cho ổ mạng (chậm hơn). Nên chạy "
+        "tổng hợp trên một máy duy nhất, hoặc đặt sổ cái trên ổ đĩa của máy chạy tổng hợp (--db).",
+        "The ledger is on a network share: opened in the journal mode safe there (slower). Run consolidations "
+        "from one machine only, or keep the ledger on the local disk of the machine that runs them (--db).",
+    ),
     "consolidate.failed": ("Không hoàn thành được lần tổng hợp: {error}", "The consolidation could not complete: {error}"),
     "consolidate.fallback": (
         "Tệp {target} đang được mở hoặc bị khóa; đã ghi vào {path}.",

@@ -78,6 +78,7 @@ class RunReport:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
     outputs: dict[str, str] = field(default_factory=dict)
     stale_lock: Holder | None = None
+    ledger_on_network_share: bool = False  # opened in rollback-journal mode (pipeline/record/network.py)
     dry_run: bool = False
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage, for the benchmark
     # CPU time per stage, whichever process did its work (this one's main thread, or a forked one's), for the
@@ -97,7 +98,8 @@ class RunReport:
                 "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
                 "cpu_seconds": {k: round(v, 4) for k, v in self.cpu_seconds.items()},
                 "files": [f.to_dict() for f in self.files],
-                "stale_lock": None if self.stale_lock is None else vars(self.stale_lock)}
+                "stale_lock": None if self.stale_lock is None else vars(self.stale_lock),
+                "ledger_on_network_share": self.ledger_on_network_share}
 
 
 def _with_cpu(task: Callable[..., Any], *args: Any) -> tuple[Any, float]:
@@ -158,6 +160,7 @@ def consolidate(paths: Paths, spec: FormSpec, registry: Registry, *, dry_run: bo
         report.stale_lock = lock.taken_over
     try:
         ledger = _open_ledger(paths.db, dry_run)
+        report.ledger_on_network_share = not dry_run and ledger.on_network_share
         try:
             _run(ledger, paths, spec, registry, report, progress or (lambda _: None))
         finally:

@@ -76,6 +76,19 @@ def test_consolidate_reports_a_locked_summary_under_its_new_name(tmp_path, spec,
     assert (out / summary_name(spec)).read_bytes() == b"open in Excel"
 
 
+def test_consolidate_says_when_the_ledger_is_on_a_network_share(tmp_path, spec, registry, monkeypatch):
+    from pipeline.form.sample import write_samples
+    from pipeline.record import ledger
+
+    write_samples(spec, registry, tmp_path / "inbox", count=1, seed=3)
+    monkeypatch.setattr(ledger, "is_network_path", lambda path: True)
+    args = ["consolidate", "--inbox", str(tmp_path / "inbox"), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "Sổ cái nằm trên ổ mạng dùng chung" in " ".join(result.output.split())
+    assert not (tmp_path / "out" / "ledger.sqlite-wal").exists()
+
+
 def test_every_public_api_name_resolves():
     import pipeline
 

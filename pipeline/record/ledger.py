@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from pipeline.issues import Issue, Severity, display_value, is_number
+from pipeline.record.network import is_network_path
 
 ACCEPTED = ("accepted", "accepted_with_warnings")
 STATUSES = ("accepted", "accepted_with_warnings", "rejected", "quarantined")
@@ -175,17 +176,24 @@ class Ledger:
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
         self.path = Path(path)
+        self.on_network_share = is_network_path(path)
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None)
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._check_integrity()
-            if str(path) != ":memory:":
-                self.db.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL: every commit is atomic and consistent after a crash; the last commits before a
-            # power cut may be lost, which is safe because the inbox file is still there for the next run.
-            self.db.execute("PRAGMA synchronous = NORMAL")
+            if self.on_network_share:
+                # WAL needs memory shared between the processes, which a network share cannot give: the
+                # rollback journal, every commit synced.
+                self.db.execute("PRAGMA journal_mode = DELETE")
+                self.db.execute("PRAGMA synchronous = FULL")
+            else:
+                if str(path) != ":memory:":
+                    self.db.execute("PRAGMA journal_mode = WAL")
+                # WAL + NORMAL: every commit is atomic and consistent after a crash; the last commits before a
+                # power cut may be lost, which is safe because the inbox file is still there for the next run.
+                self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as err:
