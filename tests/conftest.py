@@ -1,16 +1,22 @@
-"""Shared fixtures: the bundled spec and registry, loaded once per session."""
+"""Shared fixtures: the bundled specs (the plans' form, the 2008 report's) and registry, loaded once per session."""
 
 from __future__ import annotations
 
 import pytest
 
 from pipeline.form.registry import load_registry
-from pipeline.form.spec import load_spec
+from pipeline.form.spec import bundled, load_spec
 
 
 @pytest.fixture(scope="session")
 def spec():
     return load_spec()
+
+
+@pytest.fixture(scope="session")
+def report_spec():
+    """The 2008 implementation report's form (BM-BCTH-2008), on the 2007 plans."""
+    return load_spec(bundled("report_2008_spec.yaml"))
 
 
 @pytest.fixture(scope="session")

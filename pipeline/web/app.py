@@ -3,6 +3,10 @@
 Server-rendered HTML and one stylesheet; every page works without script: the consolidation's progress page
 refreshes itself (a meta refresh), and the upload's file input takes a click or a drop. `static/desk.js`
 (a few lines) only widens the drop target to the whole zone and lists the files chosen.
+
+Every page is of one round: the served one, or the one its `?round=` names (a link on the board for every
+round the ledger holds); its links and forms keep it, so an upload or a self-check goes to the round the
+page showed. A round the desk does not serve is said on the page (404), never a server error.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from pipeline.i18n import LANGS
 from pipeline.record.ledger import LedgerError
 from pipeline.report.status import LONG_PAST
 from pipeline.web import security
-from pipeline.web.desk import Desk, Upload
+from pipeline.web.desk import Desk, UnknownRound, Upload
 from pipeline.web.messages import word
 
 HERE = Path(__file__).parent
@@ -73,7 +77,8 @@ def build_app(desk: Desk, config: Config) -> Guard:
         Route("/logout", pages.logout, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.error, LedgerError: pages.ledger_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: pages.error, LedgerError: pages.ledger_error,
+                                                       UnknownRound: pages.unknown_round})
     return Guard(app, pages)
 
 
@@ -130,7 +135,8 @@ class Guard:
                 return self.pages.message(request, word("upload.body_too_large", lang,
                                                         mb=MAX_BODY_BYTES // MiB), 413)
         if not state["staff"] and not path.startswith(PUBLIC_PATHS):
-            return RedirectResponse(f"/login?next={quote(path)}", status_code=303)
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         return None
 
 
@@ -166,11 +172,28 @@ class Pages:
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         lang = request.state.lang
         other = "en" if lang == "vi" else "vi"
+        shown = context.pop("shown_round", None) or getattr(request.state, "round", None)
+        asked = shown if shown and shown != self.desk.round else None  # the served round's links stay plain
         html = self.env.get_template(template).render(
             request=request, lang=lang, other_lang=other, csrf=request.state.csrf, staff=request.state.staff,
             login_required=self.config.login_required, w=lambda key, **p: word(key, lang, **p),
-            here=request.url.path, switch=_with_lang(request, other), **context)
+            here=request.url.path, switch=_with_lang(request, other), round_param=asked,
+            link=lambda path, **params: _link(path, asked, params), **context)
         return HTMLResponse(html, status_code=status)
+
+    def desk_of(self, request: Request) -> Desk:
+        """The desk of the round the request names (`?round=`), the served round's without one."""
+        desk = self.desk.for_round(request.query_params.get("round"))
+        request.state.round = desk.round
+        return desk
+
+    async def unknown_round(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, UnknownRound)
+        lang = request.state.lang
+        key = "round.no_spec" if exc.no_spec else "round.unknown"
+        return self.render(request, "message.html", status=404, text=word(key, lang, round=exc.asked,
+                                                                          known=", ".join(exc.known)),
+                           rounds=exc.known)
 
     def message(self, request: Request, text: str, status: int) -> HTMLResponse:
         return self.render(request, "message.html", status=status, text=text)
@@ -210,8 +233,10 @@ class Pages:
     # --- board -------------------------------------------------------------------------------------------
     async def board(self, request: Request) -> Response:
         lang = request.state.lang
-        status = await run_in_threadpool(self.desk.board, self.config.today)
-        rows = [self.board_row(a, status.deadline, lang) for a in status.agencies]
+        desk = self.desk_of(request)
+        status = await run_in_threadpool(desk.board, self.config.today)
+        rounds = await run_in_threadpool(desk.rounds)
+        rows = [self.board_row(a, status.deadline, lang, desk) for a in status.agencies]
         params = request.query_params
         state, group, text = params.get("state", ""), params.get("group", ""), params.get("q", "").strip()
         shown = [r for r in rows if (not state or state in r["states"]) and (not group or r["group"] == group)
@@ -220,13 +245,15 @@ class Pages:
         groups = sorted({(r["group"], r["group_label"]) for r in rows})
         return self.render(request, "board.html", rows=shown, all_rows=rows, counts=counts, states=BOARD_STATES,
                            groups=groups, state=state, group=group, q=text, round=status.round,
-                           deadline=deadline_line(status, lang), outputs=self.desk.outputs())
+                           form_id=status.form_id, rounds=rounds if len(rounds) > 1 else [],
+                           deadline=deadline_line(status, lang), outputs=desk.outputs())
 
     async def board_json(self, request: Request) -> Response:
-        status = await run_in_threadpool(self.desk.board, self.config.today)
+        desk = self.desk_of(request)
+        status = await run_in_threadpool(desk.board, self.config.today)
         return JSONResponse(status.to_dict())
 
-    def board_row(self, agency: Any, deadline: dt.date | None, lang: str) -> dict[str, Any]:
+    def board_row(self, agency: Any, deadline: dt.date | None, lang: str, desk: Desk) -> dict[str, Any]:
         """One agency's line on the board: its state, its newest file, and how it stands against the deadline."""
         latest = agency.latest
         states = {agency.state} | ({SUPERSEDED} if agency.superseded else set())
@@ -236,13 +263,21 @@ class Pages:
             "state": agency.state, "states": states, "superseded": agency.superseded,
             "pending": agency.pending is not None, "latest": latest, "file": latest.file if latest else None,
             "received": len(agency.returns),
-            "feedback": self.relative(latest.feedback) if latest and latest.feedback else None,
+            "feedback": desk_relative(desk, latest.feedback) if latest and latest.feedback else None,
             "deadline": against_deadline(latest.received_at.date() if latest else None, deadline, lang),
         }
 
     # --- upload --------------------------------------------------------------------------------------------
     async def upload_form(self, request: Request) -> Response:
-        return self.render(request, "upload.html", max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // MiB)
+        desk = self.desk_of(request)
+        return self.render(request, "upload.html", max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // MiB,
+                           into=self.round_words(desk))
+
+    @staticmethod
+    def round_words(desk: Desk) -> dict[str, str]:
+        """What the upload and self-check pages say of the round their files go to."""
+        return {"round": desk.round, "form_id": str(desk.spec.form_id),
+                "title": str(desk.spec.form.get("title_vi") or desk.spec.form_id)}
 
     async def files_of(self, request: Request) -> tuple[list[Upload], list[str]]:
         """The files of a POSTed form, and the messages for those refused (too large, too many)."""
@@ -261,16 +296,17 @@ class Pages:
             await item.close()
         return files, refused
 
-    def nothing_sent(self, request: Request, form: str, refused: list[str]) -> Response:
+    def nothing_sent(self, request: Request, form: str, refused: list[str], desk: Desk) -> Response:
         """The form again, saying why nothing was taken (no file chosen, or every file refused)."""
         return self.render(request, form, status=400, max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // MiB,
-                           refused=refused or [word("upload.none", request.state.lang)])
+                           refused=refused or [word("upload.none", request.state.lang)], into=self.round_words(desk))
 
     async def upload(self, request: Request) -> Response:
+        desk = self.desk_of(request)  # before the body is read: a round it does not serve takes nothing
         files, refused = await self.files_of(request)
         if not files:
-            return self.nothing_sent(request, "upload.html", refused)
-        saved, outcome = await run_in_threadpool(self.desk.upload, files)
+            return self.nothing_sent(request, "upload.html", refused, desk)
+        saved, outcome = await run_in_threadpool(desk.upload, files)
         from pipeline.record.lock import Holder
 
         held = outcome if isinstance(outcome, Holder) else None
@@ -280,33 +316,32 @@ class Pages:
             by_name = {f.name: f for f in outcome.files}
             results = [(name, by_name.get(name)) for name in saved]
             others = sum(1 for f in outcome.files if f.name not in set(saved))
-        feedback = {} if held or failed else {k.split(":", 1)[1]: self.relative(v)
+        feedback = {} if held or failed else {k.split(":", 1)[1]: desk_relative(desk, v)
                                               for k, v in outcome.outputs.items() if k.startswith("feedback:")}
         return self.render(request, "upload_result.html", results=results, saved=saved, held=held, failed=failed,
-                           refused=refused, others=others, feedback=feedback)
-
-    def relative(self, path: str) -> str | None:
-        try:
-            return Path(path).resolve().relative_to(self.desk.paths.out.resolve()).as_posix()
-        except ValueError:
-            return None
+                           refused=refused, others=others, feedback=feedback, into=self.round_words(desk))
 
     # --- self-check ----------------------------------------------------------------------------------------
     async def self_check_form(self, request: Request) -> Response:
-        return self.render(request, "self_check.html", max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // MiB)
+        desk = self.desk_of(request)
+        return self.render(request, "self_check.html", max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // MiB,
+                           into=self.round_words(desk))
 
     async def self_check(self, request: Request) -> Response:
+        desk = self.desk_of(request)
         files, refused = await self.files_of(request)
         if not files:
-            return self.nothing_sent(request, "self_check.html", refused)
-        token, results = await run_in_threadpool(self.desk.self_check, files)
+            return self.nothing_sent(request, "self_check.html", refused, desk)
+        token, results = await run_in_threadpool(desk.self_check, files)
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse([{"file": r.name, "status": r.verdict.status,
                                   "issues": [i.to_dict() for i in r.verdict.issues]} for r in results])
-        return self.render(request, "self_check_result.html", token=token, results=results, refused=refused)
+        return self.render(request, "self_check_result.html", token=token, results=results, refused=refused,
+                           into=self.round_words(desk))
 
     async def self_check_feedback(self, request: Request) -> Response:
-        path = await run_in_threadpool(self.desk.self_check_feedback, request.path_params["token"],
+        desk = self.desk_of(request)
+        path = await run_in_threadpool(desk.self_check_feedback, request.path_params["token"],
                                        request.path_params["index"])  # written now, on its first download
         if path is None or not path.is_file():
             raise HTTPException(404)
@@ -314,21 +349,24 @@ class Pages:
 
     # --- consolidation -------------------------------------------------------------------------------------
     async def consolidate(self, request: Request) -> Response:
+        desk = self.desk_of(request)
         await self.form(request)
-        job = self.desk.start_consolidation()
-        return RedirectResponse(f"/consolidate/{job.id}", status_code=303)
+        job = desk.start_consolidation()
+        return RedirectResponse(_link(f"/consolidate/{job.id}", desk.round if desk is not self.desk else None, {}),
+                                status_code=303)
 
     async def job(self, request: Request) -> Response:
-        job = self.desk.jobs.get(request.path_params["job"])
+        desk = self.desk_of(request)
+        job = desk.jobs.get(request.path_params["job"])
         if job is None:
             raise HTTPException(404)
-        return self.render(request, "job.html", job=job, outputs=self.desk.outputs() if job.finished else None)
+        return self.render(request, "job.html", job=job, outputs=desk.outputs() if job.finished else None)
 
     async def outputs(self, request: Request) -> Response:
-        return self.render(request, "outputs.html", outputs=self.desk.outputs())
+        return self.render(request, "outputs.html", outputs=self.desk_of(request).outputs())
 
     async def download(self, request: Request) -> Response:
-        path = self.desk.output_file(request.path_params["path"])
+        path = self.desk_of(request).output_file(request.path_params["path"])
         if path is None:
             raise HTTPException(404)
         return _download(path)
@@ -340,13 +378,19 @@ class Pages:
         lang = request.state.lang
         if found is None:
             return self.message(request, word("return.missing", lang, id=number), 404)
-        agency = self.desk.registry.by_code.get(found["row"]["agency_code"] or "")
-        return self.render(request, "return.html", r=found, agency=agency, sheets=self.value_rows(found, lang),
-                           project_columns=self.project_columns(found), this_id=number)
+        try:  # shown with its own round's form, its feedback from that round's folder
+            desk = self.desk.for_round(found["row"]["round"])
+        except UnknownRound:  # a round of the ledger whose spec is nowhere: the served form's labels
+            desk = self.desk
+        found["feedback"] = desk.feedback_of(found["row"]["file_name"], found["row"]["agency_code"])
+        agency = desk.registry.by_code.get(found["row"]["agency_code"] or "")
+        return self.render(request, "return.html", r=found, agency=agency, sheets=self.value_rows(found, lang, desk),
+                           project_columns=self.project_columns(found, desk), this_id=number,
+                           shown_round=desk.round)
 
-    def value_rows(self, found: dict[str, Any], lang: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    def value_rows(self, found: dict[str, Any], lang: str, desk: Desk) -> list[tuple[str, list[dict[str, Any]]]]:
         """The return's fields in form order, sheet by sheet: label, value, what the cell held, its cell."""
-        spec, values, raw, cells = self.desk.spec, found["values"], found["raw"], found["cells"]
+        spec, values, raw, cells = desk.spec, found["values"], found["raw"], found["cells"]
         out = []
         for sheet in spec.sheets:
             rows = []
@@ -363,8 +407,8 @@ class Pages:
                 out.append((sheet.name, rows))
         return out
 
-    def project_columns(self, found: dict[str, Any]) -> list[tuple[str, str, str]]:
-        table = self.desk.spec.table
+    def project_columns(self, found: dict[str, Any], desk: Desk) -> list[tuple[str, str, str]]:
+        table = desk.spec.table
         if table is None:
             return []
         letters = found["project_columns"]
@@ -426,11 +470,32 @@ def _matches(text: str, row: dict[str, Any]) -> bool:
 
 
 def _with_lang(request: Request, lang: str) -> str:
-    """This page in the other language, its filters kept (after a POST: the form it came from)."""
+    """This page in the other language, its filters kept (after a POST: the form it came from, its round)."""
     from urllib.parse import urlencode
 
-    params = {**(request.query_params if request.method == "GET" else {}), "lang": lang}
+    kept = request.query_params if request.method == "GET" else {
+        k: v for k, v in request.query_params.items() if k == "round"}
+    params = {**kept, "lang": lang}
     return f"{request.url.path}?{urlencode(params)}"
+
+
+def _link(path: str, round_: str | None, params: dict[str, Any]) -> str:
+    """A link of the desk on the page's round: `path` with `params` and, on a round other than the served one,
+    ``round=`` (encoded: the round's name is checked before it is ever shown, and escaped anyway)."""
+    from urllib.parse import urlencode
+
+    query = {k: v for k, v in params.items() if v not in (None, "")}
+    if round_:
+        query["round"] = round_
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def desk_relative(desk: Desk, path: str) -> str | None:
+    """`path` relative to the round's output folder (None if outside it: no link)."""
+    try:
+        return Path(path).resolve().relative_to(desk.paths.out.resolve()).as_posix()
+    except ValueError:
+        return None
 
 
 def _download(path: Path) -> Response:

@@ -8,6 +8,12 @@
   Its feedback workbook (a copy of the file with every issue marked: several times the check's own cost) is
   written when it is first downloaded, not while the agency waits for the check's answer.
 - The board is the report stage's per-agency state of the round; a return's page reads the ledger.
+- Every round the ledger holds has its own desk (`Desk.for_round`): that round's spec (the bundled spec of
+  the round, or one beside the served spec), its own inbox and output folder, the same ledger. The served
+  round (`serve --round`) keeps the folders it was given; another round has the folders `ictplan demo`
+  writes for it, ``<out>/<round>/inbox`` and ``<out>/<round>``. A round is taken only if it is the served one
+  or one the ledger holds, and only if its name is a plain round name (ROUND_NAME): nothing else is ever
+  joined to a path.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import secrets
 import shutil
 import tempfile
@@ -32,6 +39,17 @@ DOWNLOADABLE = {".xlsx", ".csv", ".docx", ".pdf"}  # what leaves the output fold
 PRIVATE_FOLDERS = {"archive"}  # the agencies' files as received: staff open them from disk, not over the LAN
 SELF_CHECKS_KEPT = 200  # self-check results kept for their feedback download (oldest dropped first)
 JOBS_KEPT = 50  # consolidations whose page can still be opened
+ROUND_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,31}")  # "2007-2010", "2008": a round's name, never a path
+OUTPUT_FOLDERS = {"data", "feedback"}  # the output folder's subfolders whose files can be downloaded
+
+
+class UnknownRound(LookupError):
+    """A round asked for that the desk does not serve: not the served round nor one the ledger holds, not a
+    round's name at all, or one whose form spec is nowhere to be found. `known`: the rounds it serves."""
+
+    def __init__(self, asked: str, known: list[str], *, no_spec: bool = False) -> None:
+        super().__init__(asked)
+        self.asked, self.known, self.no_spec = asked, known, no_spec
 
 
 @dataclass
@@ -81,13 +99,73 @@ class Checked:
 class Desk:
     """The library, configured once for a server: spec, registry and the round's folders."""
 
-    def __init__(self, spec: Any, registry: Any, paths: Any, *, scratch: Path | None = None) -> None:
+    def __init__(self, spec: Any, registry: Any, paths: Any, *, scratch: Path | None = None,
+                 home: Desk | None = None) -> None:
         self.spec, self.registry, self.paths = spec, registry, paths
-        self._recording = threading.Lock()  # one consolidation at a time in this process
+        self.home = home or self  # the served round's desk: it keeps the other rounds' desks
+        # one consolidation at a time in this process, whichever round (they share the ledger)
+        self._recording: threading.Lock = home._recording if home else threading.Lock()
         self.jobs: dict[str, Job] = {}
         self.scratch = scratch or Path(tempfile.mkdtemp(prefix="ictplan-selfcheck-"))
         self.self_checks: dict[str, list[Checked]] = {}
         self._checks_lock = threading.Lock()
+        self._rounds: dict[str, Desk] = {}
+        self._rounds_lock = threading.Lock()
+
+    # --- rounds ------------------------------------------------------------------------------------------
+    @property
+    def round(self) -> str:
+        return str(self.spec.round)
+
+    def rounds(self) -> list[dict[str, Any]]:
+        """The rounds the desk serves: every round the ledger holds (Ledger.rounds: form, round, files,
+        agencies, counted, first and last received), and the served round if the ledger has none of it yet."""
+        from pipeline.record.ledger import Ledger
+
+        home = self.home
+        found = []
+        if home.paths.db.exists():
+            with Ledger(home.paths.db) as ledger:
+                found = [r for r in ledger.rounds() if r["round"]]
+        if home.round not in {str(r["round"]) for r in found}:
+            found.insert(0, {"form_id": home.spec.form_id, "round": home.round, "files": 0, "agencies": 0,
+                             "counted": 0, "first_received": None, "last_received": None})
+        return found
+
+    def for_round(self, round_: str | None) -> Desk:
+        """The desk of round `round_` (None or "": the served round's); UnknownRound if it serves no such round."""
+        home = self.home
+        if not round_ or round_ == home.round:
+            return home
+        with home._rounds_lock:
+            if round_ in home._rounds:
+                return home._rounds[round_]
+        known = [str(r["round"]) for r in home.rounds()]
+        if not ROUND_NAME.fullmatch(round_) or round_ not in known:
+            raise UnknownRound(round_, known)
+        spec = home._spec_of(round_)
+        if spec is None:
+            raise UnknownRound(round_, known, no_spec=True)
+        from pipeline.run import Paths
+
+        out = home.paths.out / round_
+        desk = Desk(spec, home.registry, Paths(out / "inbox", out, home.paths.db), scratch=home.scratch / f"round-{round_}",
+                    home=home)
+        with home._rounds_lock:
+            return home._rounds.setdefault(round_, desk)
+
+    def _spec_of(self, round_: str) -> Any:
+        """The form spec of `round_`: one beside the served spec, else the bundled one; None if neither has it."""
+        from pipeline.form.spec import DEFAULT_SPEC, SpecError, load_spec, round_specs
+
+        folders = dict.fromkeys(p for p in (Path(self.spec.path).parent if self.spec.path else None,
+                                            DEFAULT_SPEC.parent) if p is not None)
+        for folder in folders:
+            path = round_specs(folder).get(round_)
+            if path is not None:
+                with contextlib.suppress(SpecError):
+                    return load_spec(path)
+        return None
 
     # --- warming up --------------------------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -268,14 +346,22 @@ class Desk:
         no other kind of file (the ledger, the password hash, the archived returns stay where they are)."""
         out = self.paths.out.resolve()
         parts = Path(relative).parts
-        if not parts or any(p in ("..", "") or p.startswith(".") for p in parts) or parts[0] in PRIVATE_FOLDERS:
+        if not self.listed(parts):
             return None
         with contextlib.suppress(OSError, ValueError):
             path = (out / relative).resolve(strict=True)
             if path.is_relative_to(out) and path.is_file() and self.downloadable(path.name) \
-                    and path.relative_to(out).parts[0] not in PRIVATE_FOLDERS:
+                    and self.listed(path.relative_to(out).parts):
                 return path
         return None
+
+    def listed(self, parts: tuple[str, ...]) -> bool:
+        """Whether an output-relative path is of a kind `outputs` lists: a file of the output folder itself, or
+        of its data/ or feedback/. Never deeper: another round's folder, an inbox or the archive kept inside
+        the output folder (`ictplan demo` keeps them there) hold the agencies' own files."""
+        if not parts or any(p in ("..", "") or p.startswith(".") for p in parts) or parts[0] in PRIVATE_FOLDERS:
+            return False
+        return len(parts) == 1 or (len(parts) == 2 and parts[0] in OUTPUT_FOLDERS)
 
     def self_check_feedback(self, token: str, index: int) -> Path | None:
         with self._checks_lock:

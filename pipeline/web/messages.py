@@ -36,6 +36,27 @@ WORDS: dict[str, tuple[str, str]] = {
     "board.search": ("Tìm đơn vị", "Find an agency"),
     "board.shown": ("Đang hiện {shown}/{total} đơn vị", "Showing {shown} of {total} agencies"),
     "board.total": ("Đơn vị", "Agencies"),
+    "board.rounds": ("Các kỳ báo cáo trong sổ theo dõi", "The ledger's reporting rounds"),
+    "board.round_link": ("Kỳ {round} ({form_id}): {files} tệp, {counted} báo cáo được tính",
+                         "Round {round} ({form_id}): {files} files, {counted} returns counted"),
+    "round.unknown": (
+        "Sổ theo dõi không có kỳ báo cáo “{round}”. Các kỳ có trong sổ: {known}.",
+        "The ledger holds no reporting round “{round}”. Its rounds: {known}.",
+    ),
+    "round.no_spec": (
+        "Kỳ báo cáo “{round}” có trong sổ theo dõi nhưng không tìm thấy tệp đặc tả mẫu biểu của kỳ này; "
+        "đề nghị chạy ictplan serve --round {round} --spec <tệp đặc tả>.",
+        "The ledger holds round “{round}” but no form spec of that round was found: run "
+        "ictplan serve --round {round} --spec <spec file>.",
+    ),
+    "round.into": (
+        "Tệp gửi ở trang này được nhận vào kỳ {round}: {title} (mẫu {form_id}).",
+        "Files sent from this page are taken into round {round}: {title} (form {form_id}).",
+    ),
+    "round.checked_by": (
+        "Tệp được kiểm tra theo mẫu {form_id} của kỳ {round}: {title}.",
+        "Files are checked against form {form_id} of round {round}: {title}.",
+    ),
     "col.group": ("Nhóm", "Group"),
     "col.state": ("Tình trạng", "State"),
     "col.last_file": ("Tệp gần nhất", "Latest file"),

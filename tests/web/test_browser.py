@@ -1,7 +1,8 @@
 """The desk in a real browser: Debian's Chromium, headless, driven by Playwright (which downloads nothing: it is
 pointed at /usr/bin/chromium). A real uvicorn server on a free loopback port serves a round of 35 recorded
 returns; the browser uploads three more (one clean, one with mistakes, one ZIP bomb), sees the board change,
-opens a return's page, consolidates, downloads the summary and runs a self-check.
+opens a return's page, consolidates, downloads the summary and runs a self-check; then picks the 2008 round
+of the same ledger on the board (a plain link) and uploads a 2008 report into it.
 
 Skips, saying why, where Chromium or Playwright is missing (`.ci/run` installs Chromium). With
 ICTPLAN_UPDATE_SCREENSHOTS=1 the board's and a return's screenshots are written into docs/ for the README."""
@@ -20,6 +21,7 @@ import hostile
 import pytest
 
 from pipeline.form.sample import write_samples
+from pipeline.form.sample_results import write_results
 from pipeline.run import Paths, consolidate
 from pipeline.web.server import make_app
 
@@ -34,7 +36,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
 
 
 @pytest.fixture
-def desk_round(tmp_path, spec, registry):
+def desk_round(tmp_path, spec, registry, report_spec):
     """The demo's round, 35 of its 41 returns recorded; the other agencies' files kept aside to upload."""
     pool = tmp_path / "pool"
     written = write_samples(spec, registry, pool, seed=2007, error_rate=0.15)
@@ -49,6 +51,14 @@ def desk_round(tmp_path, spec, registry):
         elif not sample.mistakes and "clean" not in aside:
             aside["clean"] = (sample.agency.code, path)
     consolidate(paths, spec, registry)
+    # the next round in the same ledger, in the folder `ictplan demo` gives it: 30 of the 2008 reports
+    reports = Paths(paths.out / "2008" / "inbox", paths.out / "2008", paths.db)
+    reports.inbox.mkdir(parents=True)
+    written = write_results(report_spec, registry, tmp_path / "pool2008", count=31, seed=2008, plan_seed=2007)
+    for path, _ in written[:30]:
+        shutil.copy2(path, reports.inbox)
+    consolidate(reports, report_spec, registry)
+    aside["2008"] = (written[30][1].agency.code, written[30][0])
     bomb = tmp_path / "bao_cao_nen.xlsx"
     bomb.write_bytes(hostile.ratio_bomb())
     aside["hostile"] = (None, bomb)
@@ -171,3 +181,26 @@ def test_the_desk_in_a_browser(spec, server, page, tmp_path, registry):
 
     page.click("#lang-switch")
     assert "Check a return before sending it" in page.inner_text("main")
+    page.click("#lang-switch")
+
+    # the 2008 round of the same ledger: picked on the board, its own figures; an upload goes into it
+    page.goto(url + "/")
+    assert page.get_attribute('nav.rounds a[aria-current="page"]', "data-round") == "2007-2010"
+    page.click('nav.rounds a[data-round="2008"]')
+    assert page.inner_text("h1") == "Tình hình nộp báo cáo, kỳ 2008"
+    assert page.inner_text("p.deadline") == "Hạn gửi báo cáo: 31/01/2009 (đã qua)."
+    report_code, report = aside["2008"]
+    assert state_of(page, report_code) == "missing"
+    missing_2008 = int(page.inner_text('.n[data-state="missing"]'))
+    assert missing_2008 != missing_before - 2  # not the plans' round's figures
+    page.click("text=Nhận báo cáo >> nth=0")
+    assert "được nhận vào kỳ 2008" in page.inner_text("p.round-into")
+    page.set_input_files("#files", [str(report)])
+    page.click("#send")
+    page.wait_for_selector("section.result")
+    assert "Hợp lệ" in page.inner_text("section.result")
+    page.click("main >> text=Tình hình nộp")
+    assert page.inner_text("h1") == "Tình hình nộp báo cáo, kỳ 2008"
+    assert state_of(page, report_code) == "valid"
+    assert int(page.inner_text('.n[data-state="missing"]')) == missing_2008 - 1
+    assert (paths.out / "2008" / "inbox" / report.name).is_file()
