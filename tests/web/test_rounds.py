@@ -189,3 +189,18 @@ def test_no_file_of_another_round_or_an_inbox_is_downloaded_through_the_served_r
         assert client.get(f"/files/{path}").status_code == 404, path
         assert client.get(f"/files/{path}", params={"round": "2008"}).status_code == 404, path
     assert client.get("/files/data/indicators.csv", params={"round": "2008"}).status_code == 200
+
+
+def test_the_desk_served_on_round_2008(report_spec, registry, two_rounds, pools):
+    """`ictplan serve --round 2008 --out <out>/2008`: the 2008 board first, its links plain, the plans' round a link."""
+    reports = Paths(two_rounds.out / "2008" / "inbox", two_rounds.out / "2008", two_rounds.db)
+    client = client_for(report_spec, registry, reports)
+    page = client.get("/").text
+    assert "Tình hình nộp báo cáo, kỳ 2008" in page and count(page, "valid") == REPORTS
+    assert re.search(r'data-round="2008" aria-current="page"', page) and 'data-round="2007-2010"' in page
+    assert 'href="/upload"' in page
+    report = pools["reports"][REPORTS]
+    post_files(client, "/upload", [(report.name, report.read_bytes())])
+    assert (reports.inbox / report.name).is_file()
+    assert count(client.get("/").text, "valid") == REPORTS + 1
+    assert count(client.get("/?round=2007-2010").text, "valid") == PLANS
