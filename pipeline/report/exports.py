@@ -2,6 +2,10 @@
 one file per other table of the form, named by its id (``kh_2008.csv``, ``dvc.csv``),
 and ``data/round.json``, the few facts that say whose figures they are (form id, version, round, province,
 when, agencies n/m): what `ictplan rollup` checks before it adds a province's exports to the nation's.
+A report round compared with its plan round (the 2008 report) adds ``data/plan_targets.csv`` and
+``data/plan_money.csv``: the "Thực hiện so với kế hoạch" targets (PlanVsResult.targets) and the projects'
+money planned, allocated and disbursed (PlanVsResult.project_totals), every level, and ``plan_round`` in
+round.json.
 
 - UTF-8 with a BOM (utf-8-sig): Excel opens Vietnamese text correctly only when the BOM is there.
 - Written atomically (pipeline.atomic), CRLF line ends (RFC 4180).
@@ -47,12 +51,17 @@ def write_exports(summary: C.Summary, spec: FormSpec, out_dir: Path) -> list[Pat
             summary.tables.get(table.id, pd.DataFrame()).reindex(
                 columns=["agency", "group", "submission_id", "row", *(c.id for c in table.columns)]),
             _whole_columns(table.columns)), text)
+    comparison = summary.comparison
+    if comparison is not None:
+        tables[PLAN_TARGETS] = lambda: (comparison.targets, set())
+        tables[PLAN_MONEY] = lambda: (comparison.project_totals, set())
     written = [write_atomic(folder / name, lambda path, table=table: write_csv(*table(), path), fallback=True)
                for name, table in tables.items()]
     return [*written, write_atomic(folder / MANIFEST, manifest_bytes(summary, spec), fallback=True)]
 
 
 MANIFEST = "round.json"
+PLAN_TARGETS, PLAN_MONEY = "plan_targets.csv", "plan_money.csv"  # a report round's plan against its result
 
 
 def manifest_bytes(summary: C.Summary, spec: FormSpec) -> bytes:
@@ -62,6 +71,8 @@ def manifest_bytes(summary: C.Summary, spec: FormSpec) -> bytes:
                 "province": str(spec.form.get("province_vi", "")), "issuer": summary.issuer_vi,
                 "generated_at": summary.generated_at.isoformat(), "agencies": len(summary.agencies),
                 "reported": len(summary.values), "spec_sha256": summary.spec_sha256}
+    if summary.comparison is not None:
+        manifest["plan_round"] = summary.comparison.plan_round
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 

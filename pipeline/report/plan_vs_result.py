@@ -176,12 +176,24 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
-def _row(level: str, code: str, f: Field, target: float | None, result: float | None, n: int, m: int) -> dict:
+def summed(f: Field) -> bool:
+    """Whether a result's level figures (group, province; the nation's in `ictplan rollup`) are sums of its
+    agencies': counts and money. Ratios are recomputed from totals and percentages weighted by staff."""
+    ratio = _RATIO.match(f.formula.source) if f.formula is not None else None
+    return ratio is None and f.type != "pct"
+
+
+def judged(target: float | None, result: float | None) -> dict[str, Any]:
+    """A result against its target: the gap, the result as a share of the target, whether it was reached."""
     comparable = target is not None and result is not None
-    return {"level": level, "code": code, "field": f.id, "plan_field": f.plan_field, "target": target,
-            "result": result, "gap": result - target if comparable else None,
+    return {"gap": result - target if comparable else None,
             "pct": 100.0 * result / target if comparable and target else None,
-            "reached": bool(result + 1e-9 >= target) if comparable else None, "n": n, "m": m}
+            "reached": bool(result + 1e-9 >= target) if comparable else None}
+
+
+def _row(level: str, code: str, f: Field, target: float | None, result: float | None, n: int, m: int) -> dict:
+    return {"level": level, "code": code, "field": f.id, "plan_field": f.plan_field, "target": target,
+            "result": result, **judged(target, result), "n": n, "m": m}
 
 
 def _targets(spec: FormSpec, plan_spec: FormSpec, report: C.Summary, plan_values: pd.DataFrame, both: list[str],
@@ -212,7 +224,7 @@ def _aggregate(f: Field, spec: FormSpec, values: pd.DataFrame, plan_values: pd.D
         return None, None
     targets = [float(plan_values.at[c, f.plan_field]) for c in codes]
     ratio = _RATIO.match(f.formula.source) if f.formula is not None else None
-    if ratio is not None or f.type == "pct":
+    if not summed(f):
         top, bottom = (ratio.group(1), ratio.group(2)) if ratio else (None, C.STAFF)
         scale = 100.0 if ratio is not None and ratio.group(3) else 1.0
         weights = [_number(values.at[c, bottom]) or 0.0 for c in codes]

@@ -12,15 +12,23 @@ version, round and province; agencies n/m), ``data/indicators.csv`` (one row per
   average of the provinces' ratios), typed ratios as staff-weighted means over every agency.
 - Coverage "n/m tỉnh": n provinces with at least one agency reporting the measure, m the provinces expected
   (by default those rolled up); beside it, the agencies n/m over all the provinces.
+- A report round on a plan (the 2008 report, `--round 2008`): its "Thực hiện so với kế hoạch" too, from each
+  province's ``data/plan_targets.csv`` and ``data/plan_money.csv`` (its own comparison, province level): for
+  every result whose levels are sums (counts, money: plan_vs_result.summed) the nation's target and result
+  are the sums of the provinces', over the agencies compared; gap, % and Đạt/Chưa đạt from those sums; the
+  projects' money planned, allocated and disbursed likewise. "n/m tỉnh": provinces that compared the
+  figure (a province whose ledger holds no plan round compares nothing); agencies compared n/m.
 
 Output (written atomically): the national workbook ``tong_hop_toan_quoc_<form>_<round>.xlsx`` (Vietnamese:
 a row per province with its totals, the national total, its coverage) and the tidy CSVs
 ``data/rollup_totals.csv`` (long: one row per province or nation and measure) and ``data/rollup_provinces.csv``
-(every folder given: taken or refused, and why).
+(every folder given: taken or refused, and why); for a report round on a plan, ``data/rollup_plan_targets.csv``
+and ``data/rollup_plan_money.csv`` (one row per province or nation, and result).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -36,10 +44,11 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from pipeline.atomic import write_atomic
-from pipeline.form.spec import FormSpec
+from pipeline.form.spec import Field, FormSpec
 from pipeline.issues import Issue, issue
 from pipeline.report import consolidate as C
-from pipeline.report.exports import MANIFEST, write_csv
+from pipeline.report import plan_vs_result as P
+from pipeline.report.exports import MANIFEST, PLAN_MONEY, PLAN_TARGETS, write_csv
 from pipeline.report.xlsx import FORMULA_CHARS, WORKBOOK_OPTIONS, Col, Styles, header_height, safe_text
 
 NATION = "__toan_quoc__"
@@ -79,6 +88,7 @@ class Rollup:
     coverage: pd.DataFrame
     provinces_reporting: pd.Series
     refused: tuple[Issue, ...]
+    plan: PlanRollup | None = None  # a report round on a plan: its "Thực hiện so với kế hoạch"
 
     @property
     def aggregated(self) -> list[C.Measure]:
@@ -88,6 +98,32 @@ class Rollup:
     def agencies(self) -> tuple[int, int]:
         """Agencies counted and agencies expected, over every province taken."""
         return sum(p.reported for p in self.provinces), sum(p.agencies for p in self.provinces)
+
+
+@dataclass(frozen=True, eq=False)
+class PlanRollup:
+    """A report round's plan against its result, nation-wide, for the results whose levels are sums.
+
+    targets  key (province key or NATION), field, target, result, gap, pct, reached, n, m (agencies compared /
+             agencies of the province, or of every province)
+    money    key, planned, allocated, disbursed, allocated_pct, disbursed_pct, projects
+    compared per field: the provinces that compared it (n of "n/m tỉnh"); `money_compared` for the money."""
+
+    plan_round: str
+    fields: tuple[Field, ...]
+    targets: pd.DataFrame
+    money: pd.DataFrame
+    compared: dict[str, int]
+    money_compared: int
+
+    def at(self, key: str, field_id: str) -> dict[str, Any]:
+        rows = self.targets[(self.targets["key"] == key) & (self.targets["field"] == field_id)]
+        return rows.iloc[0].to_dict()
+
+
+# One province's comparison as rollup reads it: its province-level rows of plan_targets.csv (field → target,
+# result, n, m) and of plan_money.csv (planned, allocated, disbursed, projects); None: it compared nothing.
+_Comparison = tuple[dict[str, dict[str, float | None]], dict[str, float]] | None
 
 
 class _Refused(Exception):
@@ -105,6 +141,7 @@ def build_rollup(spec: FormSpec, folders: Sequence[Path], *, expected: int | Non
     """Roll the provinces' exports in `folders` up to the nation. Pure but for reading the folders; the
     same folders give the same Rollup (generated_at defaults to the latest province's)."""
     taken: list[tuple[Province, pd.DataFrame, pd.DataFrame]] = []
+    compared: dict[str, _Comparison] = {}
     refused: list[Issue] = []
     seen_folders: dict[Path, Path] = {}
     seen_names: dict[str, Path] = {}
@@ -120,6 +157,7 @@ def build_rollup(spec: FormSpec, folders: Sequence[Path], *, expected: int | Non
                     "folder": str(folder), "province": name, "first": str(first)}))
             key = f"P{len(taken) + 1:02d}"
             values, projects = _read_exports(spec, folder, key, manifest)
+            compared[key] = _read_comparison(spec, folder, manifest)
         except _Refused as err:
             refused.append(err.issue)
             continue
@@ -127,7 +165,10 @@ def build_rollup(spec: FormSpec, folders: Sequence[Path], *, expected: int | Non
         province = Province(key, name, folder, str(manifest["generated_at"]), int(manifest["agencies"]),
                             int(manifest["reported"]))
         taken.append((province, values, projects))
-    return _roll_up(spec, taken, refused, expected, generated_at)
+    rollup = _roll_up(spec, taken, refused, expected, generated_at)
+    if not spec.form.get("plan_round"):
+        return rollup
+    return dataclasses.replace(rollup, plan=_plan_rollup(spec, rollup.provinces, compared))
 
 
 def _roll_up(spec: FormSpec, taken: list[tuple[Province, pd.DataFrame, pd.DataFrame]], refused: list[Issue],
@@ -222,6 +263,103 @@ def _read_exports(spec: FormSpec, folder: Path, key: str, manifest: dict[str, An
     return values, projects
 
 
+def summed_results(spec: FormSpec) -> tuple[Field, ...]:
+    """The results of a report form held against a plan figure whose levels are sums (plan_vs_result.summed)."""
+    return tuple(f for f in P.results_of(spec) if P.summed(f))
+
+
+def _read_comparison(spec: FormSpec, folder: Path, manifest: dict[str, Any]) -> _Comparison:
+    """The province's own "Thực hiện so với kế hoạch", province level; None when it compared nothing (its
+    ledger holds no plan round: round.json names no plan_round)."""
+    if not spec.form.get("plan_round") or not manifest.get("plan_round"):
+        return None
+    if str(manifest["plan_round"]) != str(spec.form["plan_round"]):
+        raise _bad(folder, f"data/{MANIFEST}: plan_round {manifest['plan_round']} ≠ {spec.form['plan_round']}")
+    missing = [name for name in (PLAN_TARGETS, PLAN_MONEY) if not (folder / "data" / name).is_file()]
+    if missing:
+        raise _Refused(issue("ROLLUP_NO_EXPORTS", file=str(folder), context={
+            "folder": str(folder), "missing": ", ".join(f"data/{name}" for name in missing)}))
+    targets, money = _csv(folder, PLAN_TARGETS), _csv(folder, PLAN_MONEY)
+    for name, frame, columns in ((PLAN_TARGETS, targets, ("level", "code", "field", "target", "result", "n", "m")),
+                                 (PLAN_MONEY, money, ("level", "code", "planned", "allocated", "disbursed",
+                                                      "projects"))):
+        lacking = [c for c in columns if c not in frame.columns]
+        if lacking:
+            raise _bad(folder, f"data/{name} thiếu cột / lacks columns {', '.join(lacking)}")
+    own = targets[targets["level"] == P.PROVINCE_LEVEL].set_index("field")
+    found: dict[str, dict[str, float | None]] = {}
+    for f in summed_results(spec):
+        if f.id not in own.index:
+            raise _bad(folder, f"data/{PLAN_TARGETS}: không có chỉ tiêu / no row of {f.id}")
+        found[f.id] = {k: _figure(folder, PLAN_TARGETS, k, own.at[f.id, k]) for k in ("target", "result", "n", "m")}
+    province = money[money["level"] == P.PROVINCE_LEVEL]
+    if len(province) != 1:
+        raise _bad(folder, f"data/{PLAN_MONEY}: không có dòng toàn tỉnh / no province row")
+    sums = {k: _figure(folder, PLAN_MONEY, k, province.iloc[0][k]) or 0.0
+            for k in ("planned", "allocated", "disbursed", "projects")}
+    return found, sums
+
+
+def _figure(folder: Path, name: str, column: str, text: str) -> float | None:
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise _bad(folder, f"data/{name}, cột / column {column}: {text!r}") from None
+    if not math.isfinite(value):
+        raise _bad(folder, f"data/{name}, cột / column {column}: {text!r}")
+    return value
+
+
+def _plan_rollup(spec: FormSpec, provinces: tuple[Province, ...], compared: dict[str, _Comparison]) -> PlanRollup:
+    """The nation's plan against result: sums of the provinces' (see the module's docstring)."""
+    fields = summed_results(spec)
+    rows, money_rows = [], []
+    national = {f.id: {"target": 0.0, "result": 0.0, "n": 0, "m": 0} for f in fields}
+    counted = dict.fromkeys((f.id for f in fields), 0)
+    money = dict.fromkeys(("planned", "allocated", "disbursed", "projects"), 0.0)
+    for p in provinces:
+        found, sums = compared.get(p.key) or ({}, None)
+        for f in fields:
+            own = found.get(f.id) or {"target": None, "result": None, "n": 0, "m": p.agencies}
+            n, m = int(own["n"] or 0), int(own["m"] if own["m"] is not None else p.agencies)
+            target, result = (own["target"], own["result"]) if n else (None, None)
+            rows.append({"key": p.key, "field": f.id, "target": target, "result": result,
+                         **P.judged(target, result), "n": n, "m": m})
+            national[f.id]["m"] += m
+            if n and target is not None and result is not None:
+                counted[f.id] += 1
+                for k, v in (("target", target), ("result", result), ("n", n)):
+                    national[f.id][k] += v
+        money_rows.append({"key": p.key, **_money(sums)})
+        for k in money:
+            money[k] += (sums or {}).get(k, 0.0)
+    for f in fields:
+        total = national[f.id]
+        target, result = (total["target"], total["result"]) if total["n"] else (None, None)
+        rows.append({"key": NATION, "field": f.id, "target": target, "result": result, **P.judged(target, result),
+                     "n": int(total["n"]), "m": int(total["m"])})
+    money_compared = sum(1 for p in provinces if compared.get(p.key) is not None)
+    money_rows.append({"key": NATION, **_money(money if money_compared else None)})
+    return PlanRollup(str(spec.form["plan_round"]), fields,
+                      pd.DataFrame(rows, columns=["key", "field", "target", "result", "gap", "pct", "reached", "n",
+                                                  "m"]),
+                      pd.DataFrame(money_rows, columns=["key", "planned", "allocated", "disbursed", "allocated_pct",
+                                                        "disbursed_pct", "projects"]),
+                      counted, money_compared)
+
+
+def _money(sums: dict[str, float] | None) -> dict[str, Any]:
+    if sums is None:
+        return {"planned": None, "allocated": None, "disbursed": None, "allocated_pct": None, "disbursed_pct": None,
+                "projects": 0}
+    planned, allocated, disbursed = sums["planned"], sums["allocated"], sums["disbursed"]
+    return {"planned": planned, "allocated": allocated, "disbursed": disbursed,
+            "allocated_pct": 100.0 * allocated / planned if planned else None,
+            "disbursed_pct": 100.0 * disbursed / allocated if allocated else None, "projects": int(sums["projects"])}
+
+
 def _csv(folder: Path, name: str) -> pd.DataFrame:
     try:
         return pd.read_csv(folder / "data" / name, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -275,13 +413,42 @@ def write_rollup(rollup: Rollup, out_dir: Path) -> list[Path]:
     """The workbook and the two CSVs, each written atomically; returns the paths written."""
     out = Path(out_dir)
     data = out / "data"
-    return [
+    written = [
         write_atomic(out / rollup_name(rollup), lambda temp: _write_workbook(rollup, str(temp)), fallback=True),
         write_atomic(data / "rollup_totals.csv", lambda temp: write_csv(totals_frame(rollup), {"province"}, temp),
                      fallback=True),
         write_atomic(data / "rollup_provinces.csv",
                      lambda temp: write_csv(provinces_frame(rollup), {"province", "folder"}, temp), fallback=True),
     ]
+    if rollup.plan is not None:
+        targets, money = plan_frames(rollup)
+        written += [write_atomic(data / "rollup_plan_targets.csv", lambda temp: write_csv(targets, {"province"}, temp),
+                                 fallback=True),
+                    write_atomic(data / "rollup_plan_money.csv", lambda temp: write_csv(money, {"province"}, temp),
+                                 fallback=True)]
+    return written
+
+
+def plan_frames(rollup: Rollup) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The plan against result, long: one row per province or nation (and result), with its coverage."""
+    plan = rollup.plan
+    assert plan is not None
+    names = {p.key: p.name for p in rollup.provinces} | {NATION: "Toàn quốc"}
+    levels = {NATION: "nation"}
+    labels = {f.id: f.vi for f in plan.fields}
+    targets = plan.targets.assign(
+        level=plan.targets["key"].map(lambda k: levels.get(k, "province")), province=plan.targets["key"].map(names),
+        label_vi=plan.targets["field"].map(labels),
+        provinces_compared=[plan.compared[f] if k == NATION else None
+                            for k, f in zip(plan.targets["key"], plan.targets["field"], strict=True)],
+        provinces_expected=[rollup.expected if k == NATION else None for k in plan.targets["key"]])
+    money = plan.money.assign(level=plan.money["key"].map(lambda k: levels.get(k, "province")),
+                              province=plan.money["key"].map(names))
+    return (targets[["level", "province", "field", "label_vi", "target", "result", "gap", "pct", "reached", "n", "m",
+                     "provinces_compared", "provinces_expected"]].astype(
+                {"provinces_compared": "Int64", "provinces_expected": "Int64"}),
+            money[["level", "province", "planned", "allocated", "disbursed", "allocated_pct", "disbursed_pct",
+                   "projects"]])
 
 
 def totals_frame(rollup: Rollup) -> pd.DataFrame:
@@ -336,7 +503,7 @@ class _Book:
         ws.write_string(row, col, safe_text(value), self.st.get(kind, style, value.startswith(FORMULA_CHARS)))
 
     def number(self, ws: Worksheet, row: int, col: int, value: Any, kind: str, style: str = "body") -> None:
-        if value is None or not math.isfinite(float(value)):
+        if value is None or pd.isna(value) or not math.isfinite(float(value)):
             ws.write_blank(row, col, None, self.st.get(kind, style))
         else:
             ws.write_number(row, col, float(value), self.st.get(kind, style))
@@ -439,9 +606,95 @@ class _Book:
         for row, note in enumerate(notes, start=2):
             self.text(ws, row, 0, note, "para")
 
+    def plan_sheet(self) -> None:
+        """Thực hiện so với kế hoạch: the nation's results against their targets, then each province's."""
+        plan = self.r.plan
+        assert plan is not None
+        ws = self.sheet("Thực hiện so với kế hoạch")
+        year = str(self.r.round)
+        top = self.heading(ws, P.word("title.pvr_targets", "vi", year=year, plan=plan.plan_round))
+        cols = [Col("STT", 5, "center"), Col(P.word("pvr.h.item", "vi"), 40, "wrap"), Col("Đơn vị tính", 10, "center"),
+                Col(P.word("pvr.h.target", "vi"), 13, "count"), Col(P.word("pvr.h.result", "vi"), 13, "count"),
+                Col(P.word("pvr.h.gap", "vi"), 12, "count"), Col(P.word("pvr.h.pct", "vi"), 11, "pct"),
+                Col(P.word("pvr.h.reached", "vi"), 11, "center"), Col("Số tỉnh có số liệu", 12, "center"),
+                Col(P.word("pvr.h.compared", "vi"), 12, "center")]
+        self.header(ws, top, cols)
+        row = top + 1
+        for i, f in enumerate(plan.fields, start=1):
+            r = plan.at(NATION, f.id)
+            kind = CELL_KINDS.get(P.kind_of(f), "count")
+            style = "warning" if r["reached"] is False else "body"
+            self.number(ws, row, 0, i, "int", style)
+            self.text(ws, row, 1, f.vi, "wrap", style)
+            self.text(ws, row, 2, f.unit or "", "center", style)
+            for c, k in enumerate(("target", "result", "gap"), start=3):
+                self.number(ws, row, c, r[k], kind, style)
+            self.number(ws, row, 6, r["pct"], "pct", style)
+            verdict = "" if r["reached"] is None else P.word("pvr.reached" if r["reached"] else "pvr.not_reached", "vi")
+            self.text(ws, row, 7, verdict, "center", style)
+            self.text(ws, row, 8, coverage_text(plan.compared[f.id], self.r.expected), "center", style)
+            self.text(ws, row, 9, C.coverage_text(int(r["n"]), int(r["m"])), "center", style)
+            row += 1
+        row += 1
+        self.text(ws, row, 0, P.word("title.pvr_projects", "vi", year=year), "heading")
+        row += 1
+        money_cols = [Col("STT", 5, "center"), Col("Tỉnh, thành phố", 40), Col(P.word("pvr.h.count", "vi"), 10, "count"),
+                      Col(P.word("pvr.h.planned", "vi"), 13, "money"), Col(P.word("pvr.h.allocated", "vi"), 13, "money"),
+                      Col(P.word("pvr.h.allocated_pct", "vi"), 12, "pct"),
+                      Col(P.word("pvr.h.disbursed", "vi"), 11, "money"),
+                      Col(P.word("pvr.h.disbursed_pct", "vi"), 11, "pct")]
+        self.header(ws, row, money_cols)
+        row += 1
+        money = plan.money.set_index("key")
+        for i, (key, name) in enumerate([*((p.key, p.name) for p in self.r.provinces), (NATION, "Toàn quốc")], start=1):
+            style = "total" if key == NATION else "body"
+            r = money.loc[key]
+            self.number(ws, row, 0, None if key == NATION else i, "int", style)
+            self.text(ws, row, 1, name, style=style)
+            self.number(ws, row, 2, r["projects"], "count", style)
+            for c, k in enumerate(("planned", "allocated", "allocated_pct", "disbursed", "disbursed_pct"), start=3):
+                self.number(ws, row, c, r[k], money_cols[c].kind, style)
+            row += 1
+        self.text(ws, row, 1, f"Số tỉnh có số liệu: {coverage_text(plan.money_compared, self.r.expected)}",
+                  style="coverage")
+        row += 2
+        self.plan_by_province(ws, row, plan)
+
+    def plan_by_province(self, ws: Worksheet, row: int, plan: PlanRollup) -> None:
+        """Each province's target and result of every summed result, the nation's last."""
+        self.text(ws, row, 0, "MỤC TIÊU VÀ KẾT QUẢ CỦA TỪNG TỈNH, THÀNH PHỐ", "heading")
+        row += 1
+        lead = [Col("STT", 5, "center"), Col("Tỉnh, thành phố", 40)]
+        pairs = [(f, k) for f in plan.fields for k in ("target", "result")]
+        cols = lead + [Col(P.word("pvr.h.target" if k == "target" else "pvr.h.result", "vi"), 13,
+                           CELL_KINDS.get(P.kind_of(f), "count"), band=f"{f.vi} ({f.unit})" if f.unit else f.vi)
+                       for f, k in pairs]
+        ws.set_row(row, 45)
+        for c, col in enumerate(cols):
+            if c < len(lead):
+                ws.merge_range(row, c, row + 1, c, "", self.st.get("header"))
+                self.text(ws, row, c, col.header, "header")
+        for j in range(len(plan.fields)):
+            c = len(lead) + 2 * j
+            ws.merge_range(row, c, row, c + 1, "", self.st.get("header"))
+            self.text(ws, row, c, cols[c].band, "header")
+        for c, col in enumerate(cols[len(lead):], start=len(lead)):
+            self.text(ws, row + 1, c, col.header, "header")
+        row += 2
+        targets = plan.targets.set_index(["key", "field"])
+        for i, (key, name) in enumerate([*((p.key, p.name) for p in self.r.provinces), (NATION, "Toàn quốc")], start=1):
+            style = "total" if key == NATION else "body"
+            self.number(ws, row, 0, None if key == NATION else i, "int", style)
+            self.text(ws, row, 1, name, style=style)
+            for c, (f, k) in enumerate(pairs, start=len(lead)):
+                self.number(ws, row, c, targets.at[(key, f.id), k], cols[c].kind, style)
+            row += 1
+
     def write(self) -> None:
         key = [self.r.measures[mid] for mid in C.KEY_MEASURES if mid in self.r.measures]
         self.measures_sheet("Chỉ tiêu chính", "TỔNG HỢP TOÀN QUỐC — CHỈ TIÊU CHÍNH", key)
+        if self.r.plan is not None:
+            self.plan_sheet()
         self.measures_sheet("Tất cả chỉ tiêu", "TỔNG HỢP TOÀN QUỐC — TẤT CẢ CHỈ TIÊU", self.r.aggregated)
         self.provinces_sheet()
         self.method_sheet()
