@@ -136,12 +136,16 @@ class _BieuSheet:
 
     # --- the frame ----------------------------------------------------------------------------------------
     def header(self) -> int:
-        """Rows 0–2: the biểu number at the top right; governing body and Department | nation and motto."""
+        """Rows 0–2: the biểu number at the top right; governing body and Department | nation and motto. A body
+        that answers to no other in the header (a ministry: the frame has no issuing unit under it) is written
+        alone, in the issuer's bold, level with the national name."""
         corner = max(self.n - 2, self.split)
         self.merged(0, self.bieu.label, "corner", corner, self.n)
-        self.merged(1, self.frame.governing, "governing", 0, self.split)
+        alone = not self.frame.issuer
+        self.merged(1, self.frame.governing, "issuer" if alone else "governing", 0, self.split)
         self.merged(1, NATION, "nation", self.split, self.n)
-        self.merged(2, self.frame.issuer, "issuer", 0, self.split)
+        if not alone:
+            self.merged(2, self.frame.issuer, "issuer", 0, self.split)
         self.merged(2, MOTTO, "motto", self.split, self.n)
         return 4
 

@@ -49,6 +49,7 @@ from pipeline.issues import Issue, issue
 from pipeline.report import consolidate as C
 from pipeline.report import plan_vs_result as P
 from pipeline.report.exports import MANIFEST, PLAN_MONEY, PLAN_TARGETS, write_csv
+from pipeline.report.frame import Frame
 from pipeline.report.xlsx import FORMULA_CHARS, WORKBOOK_OPTIONS, Col, Styles, header_height, safe_text
 
 NATION = "__toan_quoc__"
@@ -89,6 +90,7 @@ class Rollup:
     provinces_reporting: pd.Series
     refused: tuple[Issue, ...]
     plan: PlanRollup | None = None  # a report round on a plan: its "Thực hiện so với kế hoạch"
+    frame: Frame | None = None  # the national documents' frame (report.national.national_frame)
 
     @property
     def aggregated(self) -> list[C.Measure]:
@@ -184,8 +186,10 @@ def _roll_up(spec: FormSpec, taken: list[tuple[Province, pd.DataFrame, pd.DataFr
     totals, coverage = (frame.rename(index={C.PROVINCE: NATION}) for frame in (totals, coverage))
     reporting = (coverage.loc[keys] > 0).sum(axis=0).astype(int) if keys else coverage.loc[NATION] * 0
     latest = max((p.generated_at for p in provinces), default="")
+    from pipeline.report.national import national_frame
+
     return Rollup(
-        form_id=spec.form_id, form_version=spec.version, round=spec.round,
+        frame=national_frame(spec), form_id=spec.form_id, form_version=spec.version, round=spec.round,
         title_vi=str(spec.form.get("title_vi", spec.form_id)),
         generated_at=generated_at or (dt.datetime.fromisoformat(latest) if latest else dt.datetime(2007, 8, 17)),
         provinces=provinces, expected=len(provinces) if expected is None else expected, measures=measures,
@@ -567,15 +571,15 @@ class _Book:
         ws.repeat_rows(top)
 
     def provinces_sheet(self) -> None:
-        ws = self.sheet("Các tỉnh")
-        top = self.heading(ws, "CÁC TỈNH, THÀNH PHỐ ĐÃ TỔNG HỢP")
+        ws = self.sheet("Thư mục các tỉnh")
+        top = self.heading(ws, "THƯ MỤC SỐ LIỆU CỦA CÁC TỈNH, THÀNH PHỐ")
         cols = [Col("STT", 5, "center"), Col("Tỉnh, thành phố", 22), Col("Thư mục", 40),
                 Col("Số liệu đến ngày", 14, "center"), Col("Đơn vị báo cáo", 12, "center"), Col("Ghi chú", 70, "wrap")]
         self.header(ws, top, cols)
         row = top + 1
         for i, p in enumerate(self.r.provinces, start=1):
             self.number(ws, row, 0, i, "int")
-            for c, value in enumerate((p.name, str(p.folder), _date_text(p.generated_at),
+            for c, value in enumerate((p.name, str(p.folder), date_text(p.generated_at),
                                        C.coverage_text(p.reported, p.agencies), "Đã cộng vào số liệu toàn quốc"),
                                       start=1):
                 self.text(ws, row, c, value, cols[c].kind)
@@ -606,101 +610,22 @@ class _Book:
         for row, note in enumerate(notes, start=2):
             self.text(ws, row, 0, note, "para")
 
-    def plan_sheet(self) -> None:
-        """Thực hiện so với kế hoạch: the nation's results against their targets, then each province's."""
-        plan = self.r.plan
-        assert plan is not None
-        ws = self.sheet("Thực hiện so với kế hoạch")
-        year = str(self.r.round)
-        top = self.heading(ws, P.word("title.pvr_targets", "vi", year=year, plan=plan.plan_round))
-        cols = [Col("STT", 5, "center"), Col(P.word("pvr.h.item", "vi"), 40, "wrap"), Col("Đơn vị tính", 10, "center"),
-                Col(P.word("pvr.h.target", "vi"), 13, "count"), Col(P.word("pvr.h.result", "vi"), 13, "count"),
-                Col(P.word("pvr.h.gap", "vi"), 12, "count"), Col(P.word("pvr.h.pct", "vi"), 11, "pct"),
-                Col(P.word("pvr.h.reached", "vi"), 11, "center"), Col("Số tỉnh có số liệu", 12, "center"),
-                Col(P.word("pvr.h.compared", "vi"), 12, "center")]
-        self.header(ws, top, cols)
-        row = top + 1
-        for i, f in enumerate(plan.fields, start=1):
-            r = plan.at(NATION, f.id)
-            kind = CELL_KINDS.get(P.kind_of(f), "count")
-            style = "warning" if r["reached"] is False else "body"
-            self.number(ws, row, 0, i, "int", style)
-            self.text(ws, row, 1, f.vi, "wrap", style)
-            self.text(ws, row, 2, f.unit or "", "center", style)
-            for c, k in enumerate(("target", "result", "gap"), start=3):
-                self.number(ws, row, c, r[k], kind, style)
-            self.number(ws, row, 6, r["pct"], "pct", style)
-            verdict = "" if r["reached"] is None else P.word("pvr.reached" if r["reached"] else "pvr.not_reached", "vi")
-            self.text(ws, row, 7, verdict, "center", style)
-            self.text(ws, row, 8, coverage_text(plan.compared[f.id], self.r.expected), "center", style)
-            self.text(ws, row, 9, C.coverage_text(int(r["n"]), int(r["m"])), "center", style)
-            row += 1
-        row += 1
-        self.text(ws, row, 0, P.word("title.pvr_projects", "vi", year=year), "heading")
-        row += 1
-        money_cols = [Col("STT", 5, "center"), Col("Tỉnh, thành phố", 40), Col(P.word("pvr.h.count", "vi"), 10, "count"),
-                      Col(P.word("pvr.h.planned", "vi"), 13, "money"), Col(P.word("pvr.h.allocated", "vi"), 13, "money"),
-                      Col(P.word("pvr.h.allocated_pct", "vi"), 12, "pct"),
-                      Col(P.word("pvr.h.disbursed", "vi"), 11, "money"),
-                      Col(P.word("pvr.h.disbursed_pct", "vi"), 11, "pct")]
-        self.header(ws, row, money_cols)
-        row += 1
-        money = plan.money.set_index("key")
-        for i, (key, name) in enumerate([*((p.key, p.name) for p in self.r.provinces), (NATION, "Toàn quốc")], start=1):
-            style = "total" if key == NATION else "body"
-            r = money.loc[key]
-            self.number(ws, row, 0, None if key == NATION else i, "int", style)
-            self.text(ws, row, 1, name, style=style)
-            self.number(ws, row, 2, r["projects"], "count", style)
-            for c, k in enumerate(("planned", "allocated", "allocated_pct", "disbursed", "disbursed_pct"), start=3):
-                self.number(ws, row, c, r[k], money_cols[c].kind, style)
-            row += 1
-        self.text(ws, row, 1, f"Số tỉnh có số liệu: {coverage_text(plan.money_compared, self.r.expected)}",
-                  style="coverage")
-        row += 2
-        self.plan_by_province(ws, row, plan)
-
-    def plan_by_province(self, ws: Worksheet, row: int, plan: PlanRollup) -> None:
-        """Each province's target and result of every summed result, the nation's last."""
-        self.text(ws, row, 0, "MỤC TIÊU VÀ KẾT QUẢ CỦA TỪNG TỈNH, THÀNH PHỐ", "heading")
-        row += 1
-        lead = [Col("STT", 5, "center"), Col("Tỉnh, thành phố", 40)]
-        pairs = [(f, k) for f in plan.fields for k in ("target", "result")]
-        cols = lead + [Col(P.word("pvr.h.target" if k == "target" else "pvr.h.result", "vi"), 13,
-                           CELL_KINDS.get(P.kind_of(f), "count"), band=f"{f.vi} ({f.unit})" if f.unit else f.vi)
-                       for f, k in pairs]
-        ws.set_row(row, 45)
-        for c, col in enumerate(cols):
-            if c < len(lead):
-                ws.merge_range(row, c, row + 1, c, "", self.st.get("header"))
-                self.text(ws, row, c, col.header, "header")
-        for j in range(len(plan.fields)):
-            c = len(lead) + 2 * j
-            ws.merge_range(row, c, row, c + 1, "", self.st.get("header"))
-            self.text(ws, row, c, cols[c].band, "header")
-        for c, col in enumerate(cols[len(lead):], start=len(lead)):
-            self.text(ws, row + 1, c, col.header, "header")
-        row += 2
-        targets = plan.targets.set_index(["key", "field"])
-        for i, (key, name) in enumerate([*((p.key, p.name) for p in self.r.provinces), (NATION, "Toàn quốc")], start=1):
-            style = "total" if key == NATION else "body"
-            self.number(ws, row, 0, None if key == NATION else i, "int", style)
-            self.text(ws, row, 1, name, style=style)
-            for c, (f, k) in enumerate(pairs, start=len(lead)):
-                self.number(ws, row, c, targets.at[(key, f.id), k], cols[c].kind, style)
-            row += 1
-
     def write(self) -> None:
-        key = [self.r.measures[mid] for mid in C.KEY_MEASURES if mid in self.r.measures]
-        self.measures_sheet("Chỉ tiêu chính", "TỔNG HỢP TOÀN QUỐC — CHỈ TIÊU CHÍNH", key)
-        if self.r.plan is not None:
-            self.plan_sheet()
+        """The print set first (report.national: the biểu in the official frame), then the working sheets,
+        left out of printing."""
+        from pipeline.report.national import national_bieu
+        from pipeline.report.print_set import exclude_from_printing, write_print_set
+
+        assert self.r.frame is not None  # build_rollup gives every Rollup its frame
+        printed = write_print_set(self.book, national_bieu(self.r), self.r.frame, self.r.generated_at.year)
         self.measures_sheet("Tất cả chỉ tiêu", "TỔNG HỢP TOÀN QUỐC — TẤT CẢ CHỈ TIÊU", self.r.aggregated)
         self.provinces_sheet()
         self.method_sheet()
+        for ws in self.book.worksheets()[len(printed):]:
+            exclude_from_printing(ws)
 
 
-def _date_text(iso: str) -> str:
+def date_text(iso: str) -> str:
     try:
         return f"{dt.datetime.fromisoformat(iso):%d/%m/%Y}"
     except ValueError:

@@ -199,7 +199,7 @@ def test_workbook_and_csvs(nation, tmp_path):
     written = write_rollup(rollup, tmp_path)
     assert [p.name for p in written] == [rollup_name(rollup), "rollup_totals.csv", "rollup_provinces.csv"]
     book = openpyxl.load_workbook(written[0])
-    assert book.sheetnames == ["Chỉ tiêu chính", "Tất cả chỉ tiêu", "Các tỉnh", "Cách tính"]
+    assert book.sheetnames == ["Chỉ tiêu chính", "Các tỉnh", "Tất cả chỉ tiêu", "Thư mục các tỉnh", "Cách tính"]
     ws = book["Tất cả chỉ tiêu"]
     header = [c.value for c in ws[5]]
     lines = {row[1] or row[0]: row for row in ws.iter_rows(min_row=6, values_only=True) if row[1] or row[0]}

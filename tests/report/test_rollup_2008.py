@@ -204,7 +204,7 @@ def test_the_national_workbook_and_csvs_carry_the_plan_against_result(nation, tm
     written = write_rollup(rollup, tmp_path)
     assert [p.name for p in written][3:] == ["rollup_plan_targets.csv", "rollup_plan_money.csv"]
     book = openpyxl.load_workbook(written[0])
-    assert "Thực hiện so với kế hoạch" in book.sheetnames
+    assert book.sheetnames[:4] == ["Chỉ tiêu chính", "Thực hiện so với kế hoạch", "Thực hiện theo tỉnh", "Các tỉnh"]
     ws = book["Thực hiện so với kế hoạch"]
     lines = {r[1]: r for r in ws.iter_rows(values_only=True) if r[1] and isinstance(r[0], int)}
     for f in rollup.plan.fields:
@@ -214,7 +214,10 @@ def test_the_national_workbook_and_csvs_carry_the_plan_against_result(nation, tm
         assert line[7] == ("Đạt" if national["reached"] else "Chưa đạt")
         assert line[8] == f"{PROVINCES - 1}/{PROVINCES} tỉnh" and line[9] == f"{national['n']}/{PROVINCES * AGENCIES}"
     texts = [c for r in ws.iter_rows(values_only=True) for c in r if isinstance(c, str)]
-    assert f"Số tỉnh có số liệu: {PROVINCES - 1}/{PROVINCES} tỉnh" in texts
+    assert f"2. Vốn các dự án năm 2008 (số tỉnh có số liệu: {PROVINCES - 1}/{PROVINCES} tỉnh)" in texts
+    money = next(r for r in ws.iter_rows(values_only=True) if r[1] == "Toàn quốc")
+    national = rollup.plan.money.set_index("key").loc[NATION]
+    assert money[2:5] == pytest.approx((national["projects"], national["planned"], national["allocated"]))
     csv_rows = rows(written[3])
     national = {r["field"]: r for r in csv_rows if r["level"] == "nation"}
     assert float(national["kp_cntt_2008"]["target"]) == pytest.approx(rollup.plan.at(NATION, "kp_cntt_2008")["target"])
