@@ -531,6 +531,9 @@ def rollup(folders: tuple[str, ...], out_dir: str, expected: int | None, as_json
                 click.echo(f"  {path}")
     if not written:
         click.echo(t("rollup.none", lang), err=True)
+        rounds = {i.context.get("found_round") for i in result.refused if i.code == "ROLLUP_OTHER_FORM"}
+        if len(rounds) == 1 and None not in rounds and rounds != {s.spec.round}:  # every one of another round
+            click.echo(t("rollup.try_round", lang, round=rounds.pop()), err=True)
         sys.exit(1)
 
 

@@ -155,6 +155,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                     "Rolled up {n}/{m} provinces ({refused} folders not taken). Written:"),
     "rollup.none": ("Không có thư mục nào cộng được: không ghi tổng hợp toàn quốc.",
                     "No folder could be taken: no national summary written."),
+    "rollup.try_round": ("Các thư mục này là tổng hợp của kỳ {round}: đề nghị chạy lại với --round {round}.",
+                         "These folders consolidate round {round}: run again with --round {round}."),
     "codes.heading": ("Danh mục mã lỗi", "Issue codes"),
     "file.missing": ("Không tìm thấy tệp: {path}", "File not found: {path}"),
     "folder.missing": ("Không tìm thấy thư mục: {path}", "Folder not found: {path}"),

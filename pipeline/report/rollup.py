@@ -225,7 +225,7 @@ def _same_form(spec: FormSpec, folder: Path, manifest: dict[str, Any]) -> None:
     wanted = (spec.form_id, spec.version, spec.round)
     if found != wanted:
         raise _Refused(issue("ROLLUP_OTHER_FORM", file=str(folder), context={
-            "folder": str(folder), "province": manifest["province"],
+            "folder": str(folder), "province": manifest["province"], "found_round": found[2],
             "found_vi": _form_text(*found, "vi"), "found_en": _form_text(*found, "en"),
             "expected_vi": _form_text(*wanted, "vi"), "expected_en": _form_text(*wanted, "en")}))
 

@@ -260,3 +260,10 @@ def test_cli_rollup_round_2008(nation, tmp_path):
     assert "63/63 tỉnh" in result.output and "kỳ 2007-2010" in result.output and "kỳ 2008" in result.output
     assert (tmp_path / "n" / "tong_hop_toan_quoc_BM-BCTH-2008_2008.xlsx").exists()
     assert (tmp_path / "n" / "data" / "rollup_plan_targets.csv").exists()
+
+
+def test_cli_rollup_of_2008_folders_without_the_round_says_which_round_to_ask_for(nation, tmp_path):
+    result = CliRunner().invoke(cli, ["rollup", *map(str, nation["folders"][:2]), "--out", str(tmp_path / "n")])
+    assert result.exit_code == 1 and not (tmp_path / "n").exists()
+    assert "kỳ 2008, không phải mẫu BM-UDCNTT-2007" in result.output
+    assert "đề nghị chạy lại với --round 2008" in result.output
