@@ -153,6 +153,8 @@ def test_a_round_the_ledger_does_not_know_is_said_not_an_error(client, two_round
         assert "<script>alert" not in answer.text
         assert "Các kỳ có trong sổ: 2007-2010, 2008." in answer.text, url
         assert html.escape(asked, quote=False) in answer.text or asked.strip() != asked
+    links = re.findall(r'<li><a href="(/\?round=[^"]+)">', client.get("/", params={"round": asked}).text)
+    assert links == ["/?round=2007-2010", "/?round=2008"]  # the rounds it holds, a link each
     english = client.get("/", params={"round": "2099", "lang": "en"}).text
     assert "The ledger holds no reporting round “2099”. Its rounds: 2007-2010, 2008." in english
     before = sorted(p.name for p in two_rounds.out.rglob("*") if p.is_file())
