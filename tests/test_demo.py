@@ -39,7 +39,7 @@ def test_regression_demo_outputs_were_readable_by_their_owner_alone(umask, mode,
         "2008 templates": list((out / "2008" / "templates").glob("*.xlsx")),
         "2008 returns": [*(out / "2008" / "inbox").glob("*.xls*"), out / "2008" / "inbox" / "manifest.json"],
         "2008 summary": [out / "2008" / "tong_hop_BM-BCTH-2008_2008.xlsx"],
-        "2008 exports": list((out / "2008" / "data").glob("*.csv")),
+        "2008 exports": list((out / "2008" / "data").glob("*.csv")),  # with plan_targets and plan_money
         "2008 feedback": list((out / "2008" / "feedback").glob("phan_hoi_*.xlsx")),
     }
     wrong_2008 = sum(1 for f in json.loads((out / "2008" / "inbox" / "manifest.json").read_text(encoding="utf-8"))[
@@ -47,7 +47,7 @@ def test_regression_demo_outputs_were_readable_by_their_owner_alone(umask, mode,
     assert {k: len(v) for k, v in kinds.items()} == {
         "templates": 42, "returns": 42, "archive": 78, "ledger": 1, "summary": 1, "report": 1, "exports": 6,
         # 2008: the 35 agencies after the reorganisation (registry's valid_from/valid_to), and the blank form
-        "feedback": 4, "2008 templates": 36, "2008 returns": 36, "2008 summary": 1, "2008 exports": 6,
+        "feedback": 4, "2008 templates": 36, "2008 returns": 36, "2008 summary": 1, "2008 exports": 8,
         "2008 feedback": wrong_2008}
     modes = {oct(path.stat().st_mode & 0o777) for paths in kinds.values() for path in paths}
     assert modes == {oct(mode)}
