@@ -13,12 +13,13 @@ import subprocess
 
 import openpyxl
 import pytest
-from test_print_set import A4_LANDSCAPE, A4_PORTRAIT, pdf_pages
+from test_print_set import A4_LANDSCAPE, A4_PORTRAIT
 from test_rollup import write_province_exports
 from test_rollup_2008 import written_province
 
 from pipeline.report.frame import MOTTO, NATION, PREPARER, PREPARER_NOTE, SIGNER_NOTE, frame_for
 from pipeline.report.national import ministry_of, national_frame
+from pipeline.report.pdf import page_sizes
 from pipeline.report.rollup import NATION as NATIONAL_KEY
 from pipeline.report.rollup import build_rollup, write_rollup
 
@@ -107,7 +108,7 @@ def test_the_national_workbook_prints_as_a_few_a4_pages_in_the_frame(books, tmp_
     subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
                     "--outdir", str(tmp_path), str(path)], check=True, capture_output=True, timeout=300)
     pdf = tmp_path / f"{path.stem}.pdf"
-    sizes = pdf_pages(pdf)
+    sizes = page_sizes(pdf)
     assert pages[0] <= len(sizes) <= pages[1], sizes
     assert all(size in (A4_PORTRAIT, A4_LANDSCAPE) for size in sizes), sizes
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
