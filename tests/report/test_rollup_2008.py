@@ -118,6 +118,11 @@ def nation(tmp_path_factory, spec, report_spec, registry):
     return {"root": root, "folders": folders, "plans": plans, "rollup": build_rollup(report_spec, folders)}
 
 
+def expected_agencies(folder) -> int:
+    """The agencies the province's round expects (its round.json: after the 2008 reorganisation, fewer)."""
+    return int(json.loads((folder / "data" / MANIFEST).read_text(encoding="utf-8"))["agencies"])
+
+
 def agency_pairs(report_spec, nation) -> dict[str, list[tuple[float, float]]]:
     """Per summed result, every agency's (target, result) compared, from the CSV files alone: a written
     province's plan_targets.csv agency rows; a real province's plan (its plans' indicators.csv) and report
@@ -164,7 +169,7 @@ def test_the_nations_plan_against_result_is_the_sum_of_the_agencies_compared(nat
         assert national["gap"] == pytest.approx(result - target, rel=1e-9, abs=1e-9), f.id
         assert national["pct"] == pytest.approx(100 * result / target, rel=1e-9), f.id
         assert national["reached"] is (result >= target)
-        assert national["n"] == len(pairs[f.id]) and national["m"] == PROVINCES * AGENCIES
+        assert national["n"] == len(pairs[f.id]) and national["m"] == sum(map(expected_agencies, nation["folders"]))
         assert plan.compared[f.id] == PROVINCES - 1  # the province without plans compared nothing
 
 
@@ -177,7 +182,7 @@ def test_each_real_provinces_row_is_its_own_comparison(nation, report_spec):
             mine = plan.at(keys[i], f.id)
             assert mine["target"] == pytest.approx(float(own[f.id]["target"])), (i, f.id)
             assert mine["result"] == pytest.approx(float(own[f.id]["result"])), (i, f.id)
-            assert (mine["n"], mine["m"]) == (int(own[f.id]["n"]), AGENCIES)
+            assert (mine["n"], mine["m"]) == (int(own[f.id]["n"]), expected_agencies(nation["folders"][i - 1]))
     no_plan = plan.at(keys[NO_PLAN], "kp_cntt_2008")
     assert pd.isna(no_plan["target"]) and (no_plan["n"], no_plan["m"]) == (0, AGENCIES)
     assert rollup.totals.at[keys[NO_PLAN], "kp_cntt_2008"] > 0  # its 2008 figures themselves count
@@ -212,7 +217,7 @@ def test_the_national_workbook_and_csvs_carry_the_plan_against_result(nation, tm
         line = lines[f.vi]
         assert line[3] == pytest.approx(national["target"]) and line[4] == pytest.approx(national["result"])
         assert line[7] == ("Đạt" if national["reached"] else "Chưa đạt")
-        assert line[8] == f"{PROVINCES - 1}/{PROVINCES} tỉnh" and line[9] == f"{national['n']}/{PROVINCES * AGENCIES}"
+        assert line[8] == f"{PROVINCES - 1}/{PROVINCES} tỉnh" and line[9] == f"{national['n']}/{national['m']}"
     texts = [c for r in ws.iter_rows(values_only=True) for c in r if isinstance(c, str)]
     assert f"2. Vốn các dự án năm 2008 (số tỉnh có số liệu: {PROVINCES - 1}/{PROVINCES} tỉnh)" in texts
     money = next(r for r in ws.iter_rows(values_only=True) if r[1] == "Toàn quốc")
