@@ -65,9 +65,23 @@ def frame_for(spec: FormSpec) -> Frame:
         symbol=f"BC-{form.get('issuer_symbol') or initials.upper()}",
         recipients=tuple(form.get("recipients_vi") or (
             f"UBND tỉnh {province} (để báo cáo);" if province else "UBND tỉnh (để báo cáo);",
-            "Bộ Bưu chính, Viễn thông (để báo cáo);", "Các sở, ban, ngành; UBND các huyện, thị xã, thành phố;",
+            f"{ministry_name(spec)} (để báo cáo);", "Các sở, ban, ngành; UBND các huyện, thị xã, thành phố;",
             "Lưu: VT, CNTT.")),
     )
+
+
+DEPARTMENT, MINISTRY = "Sở ", "Bộ "  # a province's department of a sector, the ministry of that sector
+
+
+def ministry_name(spec: FormSpec) -> str:
+    """The ministry the round's department reports to: the spec's `national_body_vi` where the two differ in
+    name ("Bộ Thông tin và Truyền thông" since August 2007, while Hà Tĩnh's department stayed "Sở Bưu chính,
+    Viễn thông" until 2008), else the department's sector ("Sở X" → "Bộ X")."""
+    given = str(spec.form.get("national_body_vi") or "")
+    if given:
+        return given
+    department = str(spec.form.get("issuer_short_vi") or "")
+    return MINISTRY + department.removeprefix(DEPARTMENT) if department.startswith(DEPARTMENT) else department
 
 
 def _ascii(text: str) -> str:

@@ -3,13 +3,13 @@ by the province summary's own print set (report.print_set) so both levels print 
 top right, the two-column header, the title and coverage, the table, the place-and-date line and the signature
 blocks, A4 fit to the page width with the header rows repeated.
 
-The frame one level up: the left block is the ministry the provinces' departments report to, derived from the
-round's own issuing department (report.frame.frame_for: "SỞ BƯU CHÍNH, VIỄN THÔNG" → "BỘ BƯU CHÍNH, VIỄN
-THÔNG" for the 2007 plans, "SỞ THÔNG TIN VÀ TRUYỀN THÔNG" → "BỘ THÔNG TIN VÀ TRUYỀN THÔNG" for the 2008
-reports): a document of the ministry itself, its name alone in bold (Joint Circular 55/2005), or over the unit
-that compiles the figures when the spec names one; the national name and motto on the right; signed for the
-ministry in Hà Nội. A spec may say each itself (`form.national_body_vi`, `national_unit_vi`,
-`national_signer_vi`, `national_place_vi`).
+The frame one level up: the left block is the ministry the provinces' departments report to
+(report.frame.ministry_name: the spec's `national_body_vi`, "Bộ Thông tin và Truyền thông" for the 2007 plans,
+renamed in August 2007 while the departments kept their names until 2008; else derived from the round's
+department, "Sở Thông tin và Truyền thông" → "Bộ Thông tin và Truyền thông" for the 2008 reports): a document
+of the ministry itself, its name alone in bold (Joint Circular 55/2005), or over the unit that compiles the
+figures when the spec names one; the national name and motto on the right; signed for the ministry in Hà Nội.
+A spec may say the others itself (`national_unit_vi`, `national_signer_vi`, `national_place_vi`).
 
 The biểu: 01 the key indicators by province with the national total and "n/m tỉnh"; for a report round on a
 plan, 02 the nation's results against their targets with the projects' money, 03 each province's; last, the
@@ -25,13 +25,12 @@ from pipeline.form.spec import FormSpec
 from pipeline.report import consolidate as C
 from pipeline.report import plan_vs_result as P
 from pipeline.report.bieu import Bieu, Line, Part
-from pipeline.report.frame import Frame, frame_for
+from pipeline.report.frame import MINISTRY, Frame, frame_for, ministry_name
 from pipeline.report.xlsx import Cell, Col
 
 if TYPE_CHECKING:
     from pipeline.report.rollup import Rollup
 
-DEPARTMENT, MINISTRY = "SỞ ", "BỘ "  # a province's department of a sector, the ministry of that sector
 NATIONAL_PLACE = "Hà Nội"  # where the ministries sit
 NATIONAL_SIGNER = "Bộ trưởng"
 KINDS = {"count": "count", "money": "money", "ratio": "ratio", "pct": "pct", "bool": "count"}
@@ -41,18 +40,12 @@ def national_frame(spec: FormSpec) -> Frame:
     """The frame of the national documents of `spec`'s round: the ministry (over the compiling unit, when the
     spec names one; the print set then writes the ministry alone, in bold)."""
     form, own = spec.form, frame_for(spec)
-    body = str(form.get("national_body_vi") or "").upper() or ministry_of(own.issuer)
+    body = ministry_name(spec).upper()
     return dataclasses.replace(
         own, governing=body, issuer=str(form.get("national_unit_vi") or "").upper(),
         issuer_name=body[:1] + body[1:].lower(), place=str(form.get("national_place_vi") or NATIONAL_PLACE),
         signer=str(form.get("national_signer_vi") or NATIONAL_SIGNER).upper(),
-        symbol="BC-B" + "".join(w[0] for w in body.removeprefix(MINISTRY).replace(",", " ").split()), recipients=())
-
-
-def ministry_of(department: str) -> str:
-    """"SỞ THÔNG TIN VÀ TRUYỀN THÔNG" → "BỘ THÔNG TIN VÀ TRUYỀN THÔNG": the ministry of a department's sector."""
-    text = department.upper()
-    return MINISTRY + text.removeprefix(DEPARTMENT) if text.startswith(DEPARTMENT) else text
+        symbol="BC-B" + "".join(w[0] for w in body.removeprefix(MINISTRY.upper()).replace(",", " ").split()), recipients=())
 
 
 def national_bieu(rollup: Rollup) -> tuple[Bieu, ...]:
