@@ -296,7 +296,7 @@ def parse_registry(text: str, source: str = "registry") -> Registry:
         raise RegistryError(f"{source}: duplicate codes {duplicates}")
     if not agencies:
         raise RegistryError(f"{source}: no agencies")
-    _check_successors(successors, {a.code for a in agencies}, source)
+    _check_successors(successors, source)
     _check_handovers(agencies, lines, source)
     return Registry(tuple(agencies), source)
 
@@ -312,12 +312,9 @@ def _date(text: str, column: str, source: str, line: int) -> dt.date | None:
     raise RegistryError(f"{source} line {line}: {column} {text!r} is not a date (yyyy-mm-dd or dd/mm/yyyy)")
 
 
-def _check_successors(successors: dict[str, tuple[str, int]], codes: set[str], source: str) -> None:
-    """Every successor is a known code, and following successors never comes back to where it started."""
-    for code, (successor, line) in successors.items():
-        if successor not in codes:
-            raise RegistryError(f"{source} line {line}: successor {successor} of {code} is not a code of the "
-                                f"registry")
+def _check_successors(successors: dict[str, tuple[str, int]], source: str) -> None:
+    """Following successors never comes back to where it started (that each is a known code, existing when its
+    predecessor ends, is `_check_handovers`'s, for successors and transfers alike)."""
     for start in successors:
         seen, code = {start}, successors[start][0]
         while code in successors:

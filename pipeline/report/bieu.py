@@ -120,8 +120,10 @@ class _Tables:
     def level_label(self, level: str) -> str:
         return "Toàn tỉnh" if level == C.PROVINCE else str(self.s.groups.at[level, "label_vi"])
 
-    def cover(self, level: str, measure_id: str) -> str:
-        return C.coverage_text(int(self.s.coverage.at[level, measure_id]), self.s.members(level))
+    def cover(self, level: str, measure_id: str, asked: int | None = None) -> str:
+        """"n/m": m the level's agencies, or those of them `asked` the question (answered_by)."""
+        members = self.s.members(level) if asked is None else asked
+        return C.coverage_text(int(self.s.coverage.at[level, measure_id]), members)
 
     def answering(self, level: str, m: C.Measure) -> int | None:
         """How many agencies of a level are asked the measure's section, when only some types are (None: all)."""
@@ -179,9 +181,7 @@ class _Tables:
                 if asked == 0:  # no agency of this level is asked (communes: departments): not a gap
                     values += [NOT_ASKED, NOT_ASKED]
                     continue
-                cover = self.cover(level, mid) if asked is None else C.coverage_text(
-                    int(self.s.coverage.at[level, mid]), asked)
-                values += [Cell(self.figure(level, mid), _kind(m)), cover]
+                values += [Cell(self.figure(level, mid), _kind(m)), self.cover(level, mid, asked)]
             lines.append(("body", values))
         return Bieu("01", "bieu01", "Biểu 01 Hiện trạng",
                     f"HIỆN TRẠNG ỨNG DỤNG CÔNG NGHỆ THÔNG TIN TRONG CÁC CƠ QUAN NHÀ NƯỚC TỈNH "
