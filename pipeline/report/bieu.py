@@ -179,7 +179,7 @@ class _Tables:
             for level in self.levels:
                 asked = self.answering(level, m)
                 if asked == 0:  # no agency of this level is asked (communes: departments): not a gap
-                    values += [NOT_ASKED, NOT_ASKED]
+                    values += [Cell(NOT_ASKED, "center"), NOT_ASKED]  # centred as the coverage beside it
                     continue
                 values += [Cell(self.figure(level, mid), _kind(m)), self.cover(level, mid, asked)]
             lines.append(("body", values))
